@@ -1,0 +1,221 @@
+"""``Function``: one differentiable operation, and the graph node that remembers it.
+
+A primitive op is a subclass with two static methods::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):                 # x: Tensor; returns an array or a Tensor
+            ctx.save_output()
+            return xp.exp(x._data)
+
+        @staticmethod
+        def backward(ctx, grad_output):      # Tensors in, Tensors out (one per forward input)
+            return grad_output * ctx.output
+
+``Fn.apply(*args)`` runs ``forward`` and, when grad mode is on and an input requires grad, makes the
+instance ``ctx`` a node of the graph: it keeps the edges to its inputs' nodes and whatever
+``forward`` saved. ``backward`` is written with Tensor ops, so with ``create_graph=True`` the
+backward pass is itself recorded and can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from nerve.autograd import anomaly, grad_mode
+
+_enabled = grad_mode._enabled
+
+
+class _NoContext:
+    """Stands in for ``ctx`` when no graph is recorded: saving is a no-op."""
+
+    __slots__ = ("__dict__",)
+    needs_input_grad = ()
+
+    def save_for_backward(self, *tensors):
+        pass
+
+    def save_output(self):
+        pass
+
+    def mark_non_differentiable(self, *outputs):
+        pass
+
+
+_NO_CONTEXT = _NoContext()
+_FREED = object()
+
+
+class Function:
+    """Base class of every differentiable op (built-in and custom)."""
+
+    # Set on the node by apply():
+    #   needs_input_grad: tuple[bool], one per forward argument
+    #   next_edges: tuple of (node | leaf Tensor | None, output index), one per forward argument
+    #   _saved: tuple of (Tensor, version) or _FREED
+    #   _out_meta: tuple of (shape, np dtype) of each output
+    #   _out_data: the output array when forward called ctx.save_output()
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a Function subclass must define backward(ctx, grad_output)")
+
+    # --- what forward calls on ctx ---------------------------------------------------------
+    def save_for_backward(self, *tensors):
+        """Keep tensors for backward; an in-place change to one of them is detected later."""
+        self._saved = tuple((t, t._version) if t is not None else (None, 0) for t in tensors)
+
+    def save_output(self):
+        """Keep the (single) output for backward, reachable as ``ctx.output``."""
+        self._save_out = True
+
+    def mark_non_differentiable(self, *outputs):
+        self._non_diff = True
+
+    # --- what backward reads ------------------------------------------------------------------
+    @property
+    def saved_tensors(self):
+        saved = self._saved
+        if saved is _FREED:
+            raise RuntimeError(
+                f"{self.name()}: trying to backward through the graph a second time (or to read "
+                "saved tensors after they were freed). Pass retain_graph=True to the first "
+                "backward() if you need to backward through the graph again."
+            )
+        out = []
+        for t, version in saved:
+            if t is not None and t._version != version:
+                raise RuntimeError(
+                    f"{self.name()}: one of the tensors needed for gradient computation has been "
+                    f"modified by an in-place operation: {tuple(t.shape)} tensor is at version "
+                    f"{t._version}, expected version {version}. Use an out-of-place op instead "
+                    "(e.g. x = x + y instead of x += y) before backward()."
+                )
+            out.append(t)
+        return tuple(out)
+
+    @property
+    def output(self):
+        """The op's output as a Tensor. Under create_graph it is attached to this node."""
+        from nerve.tensor import Tensor
+
+        data = self._out_data
+        if data is None:
+            raise RuntimeError(f"{self.name()}: the output was freed after backward")
+        if _enabled[0]:
+            return Tensor._make(data, True, self, 0)
+        return Tensor._wrap(data)
+
+    @classmethod
+    def name(cls) -> str:
+        n = cls.__name__
+        return n if n.endswith("Backward") else n + "Backward"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+    # --- running it ---------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from nerve.tensor import Tensor
+
+        if _enabled[0]:
+            needs = tuple(type(a) is Tensor and a.requires_grad for a in args)
+            if True in needs:
+                return _apply_with_graph(cls, needs, args, kwargs)
+        out = cls.forward(_NO_CONTEXT, *args, **kwargs)
+        if anomaly._enabled[0]:
+            anomaly.check_forward(cls, args, out)
+        if type(out) is tuple:
+            return tuple(o if type(o) is Tensor else Tensor._wrap(o) for o in out)
+        return out if type(out) is Tensor else Tensor._wrap(out)
+
+
+def _apply_with_graph(cls, needs, args, kwargs):
+    from nerve.tensor import Tensor
+
+    ctx = cls.__new__(cls)
+    ctx.needs_input_grad = needs
+    ctx._saved = ()
+    ctx._save_out = False
+    ctx._out_data = None
+    _enabled[0] = False  # forward's own Tensor ops are not recorded
+    try:
+        out = cls.forward(ctx, *args, **kwargs)
+    finally:
+        _enabled[0] = True
+    edges = []
+    for a, need in zip(args, needs):
+        if need:
+            edges.append((a._ctx, a._oidx) if a._ctx is not None else (a, 0))
+        else:
+            edges.append((None, 0))
+    ctx.next_edges = tuple(edges)
+    if anomaly._enabled[0]:
+        anomaly.check_forward(cls, args, out)
+        anomaly.record_trace(ctx)
+    differentiable = not getattr(ctx, "_non_diff", False)
+    if type(out) is tuple:
+        arrays = [o._data if type(o) is Tensor else o for o in out]
+        ctx._out_meta = tuple((a.shape, a.dtype) for a in arrays)
+        return tuple(
+            Tensor._make(a, differentiable and a.dtype.kind == "f", ctx if differentiable else None, i)
+            for i, a in enumerate(arrays)
+        )
+    data = out._data if type(out) is Tensor else out
+    result = Tensor._make(data, differentiable, ctx if differentiable else None, 0)
+    data = result._data  # _make turns NumPy scalars into 0-dim arrays
+    ctx._out_meta = ((data.shape, data.dtype),)
+    if ctx._save_out:
+        ctx._out_data = data
+    return result
+
+
+def once_differentiable(backward):
+    """Decorate a ``backward`` written on raw arrays: it runs without recording, and asking for
+    its derivative (``create_graph=True``) raises an error naming the op instead of a wrong answer.
+    """
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        from nerve.tensor import Tensor
+
+        recording = _enabled[0]
+        _enabled[0] = False
+        try:
+            grads = backward(ctx, *grad_outputs)
+        finally:
+            _enabled[0] = recording
+        if not recording:
+            return grads
+        single = not isinstance(grads, tuple)
+        grads = (grads,) if single else grads
+        marked = []
+        for g in grads:
+            if isinstance(g, Tensor):
+                node = _NotTwiceDifferentiable.__new__(_NotTwiceDifferentiable)
+                node.op_name = type(ctx).name()
+                node.needs_input_grad = ()
+                node.next_edges = ()
+                node._saved = ()
+                node._out_data = None
+                node._out_meta = ((g.shape, g._data.dtype),)
+                g = Tensor._make(g._data, True, node, 0)
+            marked.append(g)
+        return marked[0] if single else tuple(marked)
+
+    return wrapper
+
+
+class _NotTwiceDifferentiable(Function):
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise RuntimeError(
+            f"{ctx.op_name} cannot be differentiated twice: its backward is not written with "
+            "differentiable ops. Use create_graph=False, or compose the op from differentiable ones."
+        )

@@ -1,0 +1,1 @@
+"""Subcommands of the ``nerve`` command, one module each (see nerve/cli.py)."""
