@@ -904,7 +904,7 @@ def _inplace(self, op, *args):
     the version counter tells saved-for-backward users that ``self`` changed.
     """
     needs_graph = _enabled[0] and (
-        self.requires_grad or any(type(a) is Tensor and a.requires_grad for a in args)
+        self.requires_grad or any(isinstance(a, Tensor) and a.requires_grad for a in args)
     )
     if needs_graph:
         if self._ctx is None and self.requires_grad:

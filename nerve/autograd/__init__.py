@@ -33,7 +33,7 @@ def _make_grads(outputs, grad_outputs, where):
     grads = []
     for i, out in enumerate(outputs):
         g = None if grad_outputs is None else grad_outputs[i]
-        if type(out) is not Tensor:
+        if not isinstance(out, Tensor):
             raise TypeError(f"{where}: expected Tensors, got {type(out).__name__}")
         if not out.requires_grad:
             raise RuntimeError(
@@ -51,7 +51,7 @@ def _make_grads(outputs, grad_outputs, where):
 
             g = Tensor._wrap(array_module(out._data).ones_like(out._data))
         else:
-            if type(g) is not Tensor:
+            if not isinstance(g, Tensor):
                 from nerve.ops.creation import as_tensor
 
                 g = as_tensor(g, dtype=out.dtype)

@@ -28,7 +28,7 @@ def _topological_order(roots):
         while stack:
             node, edges = stack[-1]
             for parent, _ in edges:
-                if parent is not None and not parent.__class__.__name__ == "Tensor":
+                if parent is not None and not hasattr(parent, "_data"):  # nodes, not leaf tensors
                     if id(parent) not in visited:
                         visited[id(parent)] = parent
                         stack.append((parent, iter(parent.next_edges)))
@@ -125,7 +125,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             for (parent, oidx), need, g in zip(node.next_edges, node.needs_input_grad, grads):
                 if not need or g is None or parent is None:
                     continue
-                if type(parent) is Tensor:
+                if isinstance(parent, Tensor):
                     if g.shape != parent.shape:
                         raise RuntimeError(
                             f"{node.name()}: backward returned a gradient of shape {tuple(g.shape)} "

@@ -125,15 +125,15 @@ class Function:
         from nerve.tensor import Tensor
 
         if _enabled[0]:
-            needs = tuple(type(a) is Tensor and a.requires_grad for a in args)
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
             if True in needs:
                 return _apply_with_graph(cls, needs, args, kwargs)
         out = cls.forward(_NO_CONTEXT, *args, **kwargs)
         if anomaly._enabled[0]:
             anomaly.check_forward(cls, args, out)
         if type(out) is tuple:
-            return tuple(o if type(o) is Tensor else Tensor._wrap(o) for o in out)
-        return out if type(out) is Tensor else Tensor._wrap(out)
+            return tuple(o if isinstance(o, Tensor) else Tensor._wrap(o) for o in out)
+        return out if isinstance(out, Tensor) else Tensor._wrap(out)
 
 
 def _apply_with_graph(cls, needs, args, kwargs):
@@ -161,13 +161,13 @@ def _apply_with_graph(cls, needs, args, kwargs):
         anomaly.record_trace(ctx)
     differentiable = not getattr(ctx, "_non_diff", False)
     if type(out) is tuple:
-        arrays = [o._data if type(o) is Tensor else o for o in out]
+        arrays = [o._data if isinstance(o, Tensor) else o for o in out]
         ctx._out_meta = tuple((a.shape, a.dtype) for a in arrays)
         return tuple(
             Tensor._make(a, differentiable and a.dtype.kind == "f", ctx if differentiable else None, i)
             for i, a in enumerate(arrays)
         )
-    data = out._data if type(out) is Tensor else out
+    data = out._data if isinstance(out, Tensor) else out
     result = Tensor._make(data, differentiable, ctx if differentiable else None, 0)
     data = result._data  # _make turns NumPy scalars into 0-dim arrays
     ctx._out_meta = ((data.shape, data.dtype),)

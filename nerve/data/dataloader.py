@@ -43,7 +43,11 @@ def _tensor_source(dataset):
         indices = np.asarray(dataset.indices, dtype=np.int64)
         index_map = indices if index_map is None else indices[index_map]
         dataset = dataset.dataset
-    if type(dataset) is TensorDataset:
+    # NOTE: a subclass that overrides __getitem__ must go through it, so it takes the general path.
+    if (
+        isinstance(dataset, TensorDataset)
+        and type(dataset).__getitem__ is TensorDataset.__getitem__
+    ):
         return dataset.tensors, index_map
     return None, None
 

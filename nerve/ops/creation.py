@@ -22,7 +22,7 @@ def _infer_np_dtype(data):
         item = stack.pop()
         if isinstance(item, (list, tuple)):
             stack.extend(item)
-        elif type(item) is Tensor:
+        elif isinstance(item, Tensor):
             kinds.add(item._data.dtype.kind)
         elif isinstance(item, bool) or isinstance(item, np.bool_):
             kinds.add("b")
@@ -43,7 +43,7 @@ def _infer_np_dtype(data):
 
 def _to_array(data, dtype=None, device=None, copy=True):
     np_dtype = None if dtype is None else _dtype.to_np(dtype)
-    if type(data) is Tensor:
+    if isinstance(data, Tensor):
         arr = data._data
         if np_dtype is not None and arr.dtype != np_dtype:
             arr = arr.astype(np_dtype)
@@ -60,8 +60,8 @@ def _to_array(data, dtype=None, device=None, copy=True):
         if arr.dtype not in _dtype._FROM_NP:
             arr = arr.astype(np.float32 if arr.dtype.kind == "f" else np.int64)
     else:
-        if isinstance(data, (list, tuple)) and any(type(d) is Tensor for d in data):
-            data = [d.tolist() if type(d) is Tensor else d for d in data]
+        if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+            data = [d.tolist() if isinstance(d, Tensor) else d for d in data]
         inferred = np_dtype if np_dtype is not None else _infer_np_dtype(data)
         try:
             arr = np.array(data, dtype=inferred)
@@ -85,7 +85,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False) -> Tensor:
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array or Tensor when it can."""
-    if type(data) is Tensor and dtype is None and device is None:
+    if isinstance(data, Tensor) and dtype is None and device is None:
         return data
     return Tensor._wrap(_to_array(data, dtype, device, copy=False))
 

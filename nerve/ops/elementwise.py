@@ -32,12 +32,12 @@ def _scalar(value, op):
 
 def _operands(a, b, op):
     """Return ``(a, b)`` with tensors cast to PyTorch's result dtype; numbers stay numbers."""
-    if type(a) is not Tensor:
+    if not isinstance(a, Tensor):
         a = _scalar(a, op)
-    if type(b) is not Tensor:
+    if not isinstance(b, Tensor):
         b = _scalar(b, op)
-    if type(a) is Tensor:
-        if type(b) is Tensor:
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
             da, db = a._data.dtype, b._data.dtype
             if da != db:
                 dt = _dtype.promote(da, a._data.ndim, db, b._data.ndim)
@@ -51,7 +51,7 @@ def _operands(a, b, op):
             dt = _dtype.promote_with_scalar(a._data.dtype, b)
             if dt != a._data.dtype:
                 a = cast(a, dt)
-    elif type(b) is Tensor:
+    elif isinstance(b, Tensor):
         dt = _dtype.promote_with_scalar(b._data.dtype, a)
         if dt != b._data.dtype:
             b = cast(b, dt)
@@ -61,11 +61,11 @@ def _operands(a, b, op):
 
 
 def _arr(x):
-    return x._data if type(x) is Tensor else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _shape(x):
-    return x._data.shape if type(x) is Tensor else ()
+    return x._data.shape if isinstance(x, Tensor) else ()
 
 
 def _binary(fn_class, a, b, op):
@@ -82,7 +82,7 @@ def _binary(fn_class, a, b, op):
 
 def _float_operand(x, op):
     """Float math on an integer or bool tensor promotes it to float32, as PyTorch does."""
-    if type(x) is not Tensor:
+    if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x._data.dtype.kind != "f":
         return cast(x, _dtype.default_float.np)
@@ -125,7 +125,7 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if type(a) is Tensor else None, b if type(b) is Tensor else None)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
         ctx.scalars = (a, b)
         return _arr(a) * _arr(b)
 
@@ -142,7 +142,7 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if type(a) is Tensor else None, b if type(b) is Tensor else None)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
         ctx.scalars = (a, b)
         return _arr(a) / _arr(b)
 
@@ -162,7 +162,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if type(a) is Tensor else None, b if type(b) is Tensor else None)
+        ctx.save_for_backward(a if isinstance(a, Tensor) else None, b if isinstance(b, Tensor) else None)
         ctx.scalars = (a, b)
         return _arr(a) ** _arr(b)
 
@@ -174,12 +174,12 @@ class Pow(Function):
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            if type(b) is not Tensor and b == 0:
+            if not isinstance(b, Tensor) and b == 0:
                 grad_a = grad * 0
             else:
                 grad_a = _sum_to(grad * b * a ** (b - 1), _shape(a))
         if need_b:
-            if type(a) is Tensor:
+            if isinstance(a, Tensor):
                 safe_log = where(a > 0, a, 1).log()
                 grad_b = _sum_to(grad * a**b * safe_log, _shape(b))
             else:
@@ -287,7 +287,7 @@ class Tanh(Function):
     @staticmethod
     def backward(ctx, grad):
         y = ctx.output
-        if type(grad) is Tensor and not grad.requires_grad and not y.requires_grad:
+        if isinstance(grad, Tensor) and not grad.requires_grad and not y.requires_grad:
             yd = y._data
             return Tensor._wrap(grad._data * (1 - yd * yd))
         return grad * (1 - y * y)
@@ -490,9 +490,9 @@ multiply = mul
 def div(a, b):
     """True division; integer operands give float32, as in PyTorch."""
     a, b = _operands(a, b, "div")
-    if type(a) is Tensor and a._data.dtype.kind != "f":
+    if isinstance(a, Tensor) and a._data.dtype.kind != "f":
         a = cast(a, _dtype.default_float.np)
-    elif type(b) is Tensor and b._data.dtype.kind != "f":
+    elif isinstance(b, Tensor) and b._data.dtype.kind != "f":
         b = cast(b, _dtype.default_float.np)
     return _binary(Div, a, b, "div")
 
@@ -507,12 +507,12 @@ def pow(a, b):
 
 def floor_divide(a, b):
     a, b = _operands(a, b, "floor_divide")
-    return Tensor._wrap(array_module(_arr(a if type(a) is Tensor else b)).floor_divide(_arr(a), _arr(b)))
+    return Tensor._wrap(array_module(_arr(a if isinstance(a, Tensor) else b)).floor_divide(_arr(a), _arr(b)))
 
 
 def remainder(a, b):
     a, b = _operands(a, b, "remainder")
-    return Tensor._wrap(array_module(_arr(a if type(a) is Tensor else b)).remainder(_arr(a), _arr(b)))
+    return Tensor._wrap(array_module(_arr(a if isinstance(a, Tensor) else b)).remainder(_arr(a), _arr(b)))
 
 
 def neg(x):
@@ -567,7 +567,7 @@ def sigmoid(x):
 
 
 def relu(x):
-    if type(x) is not Tensor:
+    if not isinstance(x, Tensor):
         raise TypeError(f"relu: expected a Tensor, got {type(x).__name__}")
     if x._data.dtype.kind == "b":
         raise TypeError("relu: expected a numeric tensor, got nerve.bool")
@@ -592,22 +592,22 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 def maximum(a, b):
     a, b = _operands(a, b, "maximum")
-    if type(b) is not Tensor:
+    if not isinstance(b, Tensor):
         b = Tensor._wrap(array_module(a._data).asarray(b, dtype=a._data.dtype))
-    if type(a) is not Tensor:
+    if not isinstance(a, Tensor):
         a = Tensor._wrap(array_module(b._data).asarray(a, dtype=b._data.dtype))
     return _binary(Maximum, a, b, "maximum")
 
 
 def minimum(a, b):
-    return -maximum(-a if type(a) is Tensor else -_scalar(a, "minimum"),
-                    -b if type(b) is Tensor else -_scalar(b, "minimum"))
+    return -maximum(-a if isinstance(a, Tensor) else -_scalar(a, "minimum"),
+                    -b if isinstance(b, Tensor) else -_scalar(b, "minimum"))
 
 
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    if type(min) is Tensor or type(max) is Tensor:
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
         out = x
         if min is not None:
             out = maximum(out, min)
@@ -621,7 +621,7 @@ clip = clamp
 
 
 def where(condition, a, b):
-    if type(condition) is not Tensor:
+    if not isinstance(condition, Tensor):
         condition = Tensor._wrap(np.asarray(condition))
     if condition._data.dtype.kind != "b":
         raise TypeError(f"where: condition must be a bool tensor, got {condition.dtype}")
@@ -673,7 +673,7 @@ def sign(x):
 # comparisons and logic: no gradient
 def _compare(a, b, ufunc_name, op):
     a, b = _operands(a, b, op)
-    xp = array_module(_arr(a if type(a) is Tensor else b))
+    xp = array_module(_arr(a if isinstance(a, Tensor) else b))
     try:
         return Tensor._wrap(getattr(xp, ufunc_name)(_arr(a), _arr(b)))
     except ValueError:

@@ -17,7 +17,7 @@ _BASIC = (int, slice, type(None), type(Ellipsis), np.integer)
 
 
 def _index_array(value, where):
-    arr = value._data if type(value) is Tensor else np.asarray(value)
+    arr = value._data if isinstance(value, Tensor) else np.asarray(value)
     if arr.dtype.kind == "f":
         raise IndexError(
             f"{where}: tensors used as indices must be integer or bool, got {arr.dtype} "
@@ -38,7 +38,7 @@ def _normalize_index(index):
             basic = False
         elif isinstance(item, _BASIC):
             pass
-        elif type(item) is Tensor or isinstance(item, (list, np.ndarray)):
+        elif isinstance(item, Tensor) or isinstance(item, (list, np.ndarray)):
             item = _index_array(item, "indexing")
             basic = False
         else:
@@ -94,8 +94,8 @@ class IndexPut(Function):
     @staticmethod
     def forward(ctx, x, value, index):
         out = x._data.copy()
-        out[index] = value._data if type(value) is Tensor else value
-        ctx.meta = (index, value._data.shape if type(value) is Tensor else None)
+        out[index] = value._data if isinstance(value, Tensor) else value
+        ctx.meta = (index, value._data.shape if isinstance(value, Tensor) else None)
         return out
 
     @staticmethod
@@ -126,7 +126,7 @@ def setitem(x, index, value):
     idx, _ = _normalize_index(index)
     if len(idx) == 1:
         idx = idx[0]
-    if type(value) is not Tensor:
+    if not isinstance(value, Tensor):
         value = Tensor._wrap(array_module(x._data).asarray(value, dtype=x._data.dtype))
     elif value._data.dtype != x._data.dtype:
         value = value.to(x.dtype)
@@ -170,7 +170,7 @@ class Scatter(Function):
         ctx.meta = (axis, index)
         xp = array_module(x._data)
         out = x._data.copy()
-        out[_full_index(xp, index._data, axis)] = src._data if type(src) is Tensor else src
+        out[_full_index(xp, index._data, axis)] = src._data if isinstance(src, Tensor) else src
         return out
 
     @staticmethod
@@ -192,7 +192,7 @@ def _full_index(xp, index, axis):
 
 
 def _check_index_tensor(x, dim, index, op):
-    if type(index) is not Tensor:
+    if not isinstance(index, Tensor):
         index = Tensor._wrap(np.asarray(index))
     if index._data.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
@@ -227,7 +227,7 @@ def scatter_add(x, dim, index, src):
 
 def scatter(x, dim, index, src):
     axis, index = _check_index_tensor(x, dim, index, "scatter")
-    if type(src) is Tensor and tuple(src.shape) != tuple(index.shape):
+    if isinstance(src, Tensor) and tuple(src.shape) != tuple(index.shape):
         src = src[tuple(slice(0, s) for s in index.shape)]
     return Scatter.apply(x, axis, index, src)
 
@@ -259,7 +259,7 @@ def index_select(x, dim, index):
 
 def index_add(x, dim, index, source):
     axis = _norm_dim(dim, x._data.ndim, "index_add")
-    if type(index) is not Tensor:
+    if not isinstance(index, Tensor):
         index = Tensor._wrap(np.asarray(index))
     _index_array(index, "index_add")
     expected = x.shape[:axis] + (index.numel(),) + x.shape[axis + 1:]
@@ -271,9 +271,9 @@ def index_add(x, dim, index, source):
 def masked_fill(x, mask, value):
     from nerve.ops.elementwise import where
 
-    if type(mask) is not Tensor or mask._data.dtype.kind != "b":
+    if not isinstance(mask, Tensor) or mask._data.dtype.kind != "b":
         raise TypeError("masked_fill: mask must be a bool tensor")
-    if type(value) is Tensor:
+    if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise ValueError("masked_fill: value must be a number or a 0-dim tensor")
         value = value.to(x.dtype)
@@ -284,7 +284,7 @@ def masked_fill(x, mask, value):
 
 def one_hot(tensor, num_classes=-1):
     """(*,) int64 class indices -> (*, num_classes) int64 one-hot."""
-    if type(tensor) is not Tensor or tensor._data.dtype.kind not in "iu":
+    if not isinstance(tensor, Tensor) or tensor._data.dtype.kind not in "iu":
         raise TypeError("one_hot: expected an integer tensor of class indices")
     data = tensor._data
     xp = array_module(data)

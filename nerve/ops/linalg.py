@@ -15,7 +15,7 @@ from nerve.tensor import Tensor
 
 def _check_matmul(a, b, op):
     for name, t in (("first", a), ("second", b)):
-        if type(t) is not Tensor:
+        if not isinstance(t, Tensor):
             raise TypeError(f"{op}: expected Tensors, the {name} operand is {type(t).__name__}")
         if t._data.ndim == 0:
             raise ValueError(f"{op}: both operands need at least 1 dim, got a 0-dim tensor")
@@ -94,7 +94,7 @@ class Linear(Function):
 def matmul(a, b):
     """Matrix product with PyTorch's rules: 1-D x 1-D is a dot product, 1-D operands are lifted
     to matrices, leading (batch) dims broadcast."""
-    if type(a) is not Tensor or type(b) is not Tensor:
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         from nerve.ops.creation import as_tensor
 
         a, b = as_tensor(a), as_tensor(b)
@@ -139,7 +139,7 @@ def outer(a, b):
 
 def linear(x, weight, bias=None):
     """y = x W^T + b.  x: (*, in_features), weight: (out_features, in_features), bias: (out_features,)."""
-    if type(x) is not Tensor:
+    if not isinstance(x, Tensor):
         raise TypeError(f"linear: input must be a Tensor, got {type(x).__name__}")
     if x._data.ndim == 0 or x._data.shape[-1] != weight._data.shape[-1]:
         raise ValueError(

@@ -177,7 +177,7 @@ def where_zero(norm):
 
 # ---------------------------------------------------------------------------- public functions
 def _check(x, op):
-    if type(x) is not Tensor:
+    if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
 
 
@@ -237,7 +237,7 @@ def _extreme(x, dim, keepdim, largest, op):
 def max(x, dim=None, keepdim=False):
     """``max(x)``: the largest value. ``max(x, dim)``: ``(values, indices)`` along ``dim``.
     ``max(a, b)`` with a tensor ``b`` is the elementwise maximum."""
-    if type(dim) is Tensor:
+    if isinstance(dim, Tensor):
         from nerve.ops.elementwise import maximum
 
         return maximum(x, dim)
@@ -245,7 +245,7 @@ def max(x, dim=None, keepdim=False):
 
 
 def min(x, dim=None, keepdim=False):
-    if type(dim) is Tensor:
+    if isinstance(dim, Tensor):
         from nerve.ops.elementwise import minimum
 
         return minimum(x, dim)

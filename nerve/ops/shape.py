@@ -272,7 +272,7 @@ def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat: expected a non-empty list of tensors")
-    if any(type(t) is not Tensor for t in tensors):
+    if any(not isinstance(t, Tensor) for t in tensors):
         raise TypeError("cat: expected a list of Tensors")
     ref = max(tensors, key=lambda t: t._data.ndim)
     axis = _norm_dim(dim, ref._data.ndim, "cat")

@@ -53,7 +53,9 @@ def make_points(name: str, n: int, noise: float, seed: int, classes: int = 2) ->
     # NOTE: toy2d draws in TF Playground's [-6, 6] view; halve it onto our [-3, 3] plane.
     scale = EXTENT / 6.0
     k = int(y.max()) + 1
-    return PointSet((x * scale).astype(np.float32), y.astype(np.int64), "classification", k, scale=scale)
+    return PointSet(
+        (x * scale).astype(np.float32), y.astype(np.int64), "classification", k, scale=scale
+    )
 
 
 def _fit_plane(x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -174,7 +176,10 @@ def features(x: np.ndarray, names: list[str]) -> np.ndarray:
 
 
 def grid(size: int) -> np.ndarray:
-    """Centres of a ``size x size`` grid over the plane, row-major from the top-left: (size^2, 2)."""
+    """Centres of a ``size x size`` grid over the plane, row-major from the top-left.
+
+    Returns ``(size * size, 2)`` float32.
+    """
     step = 2 * EXTENT / size
     ticks = -EXTENT + step * (np.arange(size) + 0.5)
     gx, gy = np.meshgrid(ticks, ticks[::-1])

@@ -8,8 +8,7 @@ coordinates (for an uploaded CSV, its units; for a built-in set, ``nerve.dataset
 from __future__ import annotations
 
 import base64
-import os
-import tempfile
+import io
 from typing import Any
 
 import numpy as np
@@ -32,14 +31,9 @@ _ACTIVATION_CODE = {"relu": "nn.ReLU()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sig
 
 def weights_bytes(trainer: Trainer) -> bytes:
     """The model's ``state_dict`` in safetensors format, written by ``nerve.save``."""
-    handle, path = tempfile.mkstemp(suffix=".safetensors")
-    os.close(handle)
-    try:
-        nerve.save(trainer.model.state_dict(), path)
-        with open(path, "rb") as f:
-            return f.read()
-    finally:
-        os.remove(path)
+    buffer = io.BytesIO()
+    nerve.save(trainer.model.state_dict(), buffer)
+    return buffer.getvalue()
 
 
 def snippet(trainer: Trainer, filename: str) -> str:
@@ -63,7 +57,9 @@ def snippet(trainer: Trainer, filename: str) -> str:
         head, meaning = "logits.softmax(dim=1)", "class probabilities (n, K)"
     else:
         head, meaning = "logits.sigmoid()", "p(class 1) (n, 1)"
-    return f'''"""A network trained in nerve's playground: {c["dataset"]}, {"-".join(map(str, trainer.sizes))}.
+    shape = "-".join(map(str, trainer.sizes))
+    names = ", ".join(c["features"])
+    return f'''"""A network trained in nerve's playground: {c["dataset"]}, {shape}.
 
 Rebuilds the network, loads {filename} and predicts for points in the data's own coordinates.
 """
@@ -83,7 +79,7 @@ CENTER, SCALE = {center}, {scale!r}  # data coordinates -> the playground's plan
 
 
 def features(points):
-    """Points (n, 2) -> the network's inputs (n, {len(c["features"])}): {", ".join(c["features"])}."""
+    """Points (n, 2) -> the network's inputs (n, {len(c["features"])}): {names}."""
     p = (np.asarray(points, dtype=np.float32) - np.float32(CENTER)) * np.float32(SCALE)
     x1, x2 = p[:, 0], p[:, 1]
     return np.stack([{feats}], axis=1).astype(np.float32)
@@ -106,7 +102,9 @@ def export_message(trainer: Trainer) -> dict[str, Any]:
     name = f"playground-{trainer.config['dataset']}"
     filename = f"{name}.safetensors"
     plane_points = trainer.points.x[trainer.test_index[:16]]
-    raw_points = plane_points / trainer.points.scale + np.asarray(trainer.points.center, dtype=np.float32)
+    raw_points = plane_points / trainer.points.scale + np.asarray(
+        trainer.points.center, dtype=np.float32
+    )
     outputs = trainer.predict(trainer.x_test[:16])
     return {
         "type": "learn.export",

@@ -23,7 +23,7 @@ def build_mlp(sizes: list[int], activation: str, dropout: float, seed: int) -> n
     """A Linear-activation-Dropout stack with ``sizes = [in, hidden..., out]``, seeded init."""
     nerve.manual_seed(seed)
     layers: list[nn.Module] = []
-    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(fan_in, fan_out))
         if index < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation]())

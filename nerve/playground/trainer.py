@@ -206,7 +206,10 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Loss (without the penalty) and accuracy on the train and test points, dropout off."""
         result = {}
-        for part, x, y in (("train", self.x_train, self.y_train), ("test", self.x_test, self.y_test)):
+        for part, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
             logits = layer_outputs(self.model, x)[-1][1]
             with nerve.no_grad():
                 loss = float(self._loss(nerve.from_numpy(logits), y).item())
@@ -293,4 +296,6 @@ def _finite(value: float) -> float | None:
 
 
 def _lists(arrays: list[np.ndarray]) -> list:
-    return [np.where(np.isfinite(a), np.round(a.astype(np.float64), 5), 0.0).tolist() for a in arrays]
+    return [
+        np.where(np.isfinite(a), np.round(a.astype(np.float64), 5), 0.0).tolist() for a in arrays
+    ]

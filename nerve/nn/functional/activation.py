@@ -27,7 +27,7 @@ softplus = E.softplus
 
 
 def _check(x, op):
-    if type(x) is not Tensor:
+    if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op}: expected a floating point tensor, got {x.dtype}")
