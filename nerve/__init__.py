@@ -168,6 +168,7 @@ from nerve.random import (  # noqa: E402
     seed,
     set_rng_state,
 )
+from nerve.serialization import load, save  # noqa: E402
 from nerve.tensor import Size, Tensor  # noqa: E402
 
 bool = bool_  # noqa: A001  (nerve.bool, like torch.bool)
@@ -217,10 +218,6 @@ def __getattr__(name):
 
     if name in ("nn", "optim", "data", "datasets", "models", "classic", "train", "utils"):
         return importlib.import_module(f"nerve.{name}")
-    if name in ("save", "load"):
-        from nerve import serialization
-
-        return getattr(serialization, name)
     if name == "summary":
         from nerve.nn.summary import summary
 

@@ -10,21 +10,42 @@ from nerve.device import move
 _DEFAULT_SHOWN = {np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)}
 
 
+def _float_formatter(arr: np.ndarray):
+    """PyTorch's choice: integral values as ``1.``, scientific notation when the nonzero finite
+    magnitudes span more than 1000x, exceed 1e8 or go below 1e-4, else 4 decimals; every element
+    right-aligned to the widest nonzero finite value (nan and inf just fit in)."""
+    values = arr.astype(np.float64).reshape(-1)
+    if values.size > _THRESHOLD:
+        values = np.concatenate([values[:_EDGE], values[-_EDGE:]])
+    finite = values[np.isfinite(values)]
+    nonzero = finite[finite != 0]
+    integral = bool(np.all(finite == np.round(finite)))
+    sci = False
+    if nonzero.size:
+        lo, hi = np.abs(nonzero).min(), np.abs(nonzero).max()
+        sci = bool(hi / lo > 1000.0 or hi > 1.0e8 or (not integral and lo < 1.0e-4))
+
+    def text(v) -> str:
+        v = float(v)
+        if not np.isfinite(v):
+            return str(v)
+        if sci:
+            return f"{v:.4e}"
+        return f"{v:.0f}." if integral else f"{v:.4f}"
+
+    width = max([1] + [len(text(v)) for v in nonzero])
+    return lambda v: text(v).rjust(width)
+
+
+_THRESHOLD, _EDGE = 1000, 3
+
+
 def _format(arr: np.ndarray) -> str:
+    options = dict(separator=", ", prefix="tensor(", threshold=_THRESHOLD, edgeitems=_EDGE,
+                   max_line_width=80)
     if arr.dtype.kind == "f" and arr.size:
-        finite = arr[np.isfinite(arr)]
-        integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-        big = finite.size and (np.abs(finite).max() >= 1e8 or 0 < np.abs(finite[finite != 0]).min(initial=1) < 1e-4)
-        if integral and not big:
-            fmt = {"float_kind": lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)}
-        elif big:
-            fmt = {"float_kind": lambda v: f"{v:.4e}"}
-        else:
-            fmt = {"float_kind": lambda v: f"{v:.4f}"}
-        return np.array2string(arr, separator=", ", prefix="tensor(", formatter=fmt, threshold=1000,
-                               edgeitems=3, max_line_width=100)
-    return np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3,
-                           max_line_width=100)
+        options["formatter"] = {"float_kind": _float_formatter(arr)}
+    return np.array2string(arr, **options).replace(", ...,", ",  ...,")  # PyTorch's spacing
 
 
 def tensor_repr(t) -> str:

@@ -160,7 +160,7 @@ def _parse_header(f: BinaryIO, name: str) -> tuple[dict, dict, int, int]:
     raw = f.read(length)
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise SafetensorsError(
             f"{name}: not a safetensors file: the header is not valid UTF-8 JSON ({error})."
             f"{_describe_foreign(prefix)}"

@@ -8,7 +8,8 @@ The file is a standard safetensors file (see :mod:`nerve.safetensors_io`):
 
 - each tensor is an entry named by its dotted path in ``obj``:
   ``{"model": {"fc.weight": W}, "optimizer": {"state": {0: {"exp_avg": m}}}}`` stores
-  ``model.fc.weight`` and ``optimizer.state.0.exp_avg`` (a repeated name gets ``#2``, ``#3``);
+  ``model.fc.weight`` and ``optimizer.state.0.exp_avg`` (a repeated name gets ``#2``, ``#3``;
+  a tensor that appears twice, like tied weights, is stored once and loads as one Tensor);
   a flat ``state_dict`` keeps its own keys, so other safetensors tools read it as usual;
 - ``__metadata__["nerve.structure"]`` is JSON for ``obj`` with every tensor replaced by a
   reference to its entry. Values JSON lacks are tagged objects: ``{"__tensor__": name}``,
@@ -52,6 +53,9 @@ class _Encoder:
 
     def __init__(self):
         self.arrays: dict[str, np.ndarray] = {}
+        self.names: dict[int, str] = {}  # id(tensor or array) -> entry, so shared ones stay shared
+        self.keep: list = []  # keeps ids valid while encoding
+        self.open: set[int] = set()  # containers on the current path, to refuse cycles
 
     def _name(self, path: list[str]) -> str:
         base = ".".join(path) or "tensor"
@@ -66,8 +70,12 @@ class _Encoder:
 
         where = ".".join(path) or "<root>"
         if isinstance(obj, Tensor):
-            name = self._name(path)
-            self.arrays[name] = np.asarray(obj.detach().numpy(force=True))
+            name = self.names.get(id(obj))
+            if name is None:
+                name = self._name(path)
+                self.arrays[name] = np.asarray(obj.detach().numpy(force=True))
+                self.names[id(obj)] = name
+                self.keep.append(obj)
             node: dict[str, Any] = {"__tensor__": name}
             if obj.requires_grad:
                 node["requires_grad"] = True
@@ -77,8 +85,12 @@ class _Encoder:
         if isinstance(obj, np.ndarray):
             if obj.dtype.kind in "OUSVcM":
                 raise TypeError(f"nerve.save: cannot store {where}: numpy dtype {obj.dtype}")
-            name = self._name(path)
-            self.arrays[name] = obj
+            name = self.names.get(id(obj))
+            if name is None:
+                name = self._name(path)
+                self.arrays[name] = obj
+                self.names[id(obj)] = name
+                self.keep.append(obj)
             return {"__ndarray__": name}
         if isinstance(obj, np.generic):
             obj = obj.item()
@@ -88,6 +100,21 @@ class _Encoder:
             return obj if math.isfinite(obj) else {"__float__": repr(obj)}
         if isinstance(obj, bytes):
             return {"__bytes__": obj.hex()}
+        if isinstance(obj, (Mapping, list, tuple)):
+            if id(obj) in self.open:
+                raise ValueError(f"nerve.save: {where} contains itself (a cycle)")
+            self.open.add(id(obj))
+            try:
+                return self.encode_container(obj, path, where)
+            finally:
+                self.open.discard(id(obj))
+        raise TypeError(
+            f"nerve.save: cannot store {where} of type {type(obj).__name__}; nerve.save stores "
+            "Tensors, numpy arrays, and dicts/lists/tuples of them and of int, float, bool, str, "
+            "bytes, None (no pickle)"
+        )
+
+    def encode_container(self, obj: Any, path: list[str], where: str) -> Any:
         if isinstance(obj, Mapping):
             plain = all(isinstance(k, str) and k not in _TAGS for k in obj)
             if plain:
@@ -100,13 +127,7 @@ class _Encoder:
             }
         if isinstance(obj, list):
             return [self.encode(v, [*path, str(i)]) for i, v in enumerate(obj)]
-        if isinstance(obj, tuple):
-            return {"__tuple__": [self.encode(v, [*path, str(i)]) for i, v in enumerate(obj)]}
-        raise TypeError(
-            f"nerve.save: cannot store {where} of type {type(obj).__name__}; nerve.save stores "
-            "Tensors, numpy arrays, and dicts/lists/tuples of them and of int, float, bool, str, "
-            "bytes, None (no pickle)"
-        )
+        return {"__tuple__": [self.encode(v, [*path, str(i)]) for i, v in enumerate(obj)]}
 
     def encode_key(self, key: Any, where: str) -> Any:
         if isinstance(key, np.generic):
@@ -203,6 +224,24 @@ def save(obj: Any, f: str | os.PathLike | BinaryIO) -> None:
         raise TypeError(f"nerve.save: f must be a path or a binary file object, got {type(f)}")
 
 
+def _check_map_location(map_location) -> None:
+    from nerve.device import device
+
+    if map_location is None:
+        return
+    if callable(map_location) and not isinstance(map_location, Mapping):
+        raise TypeError(
+            "nerve.load: map_location must be None, a device or a dict of device names; "
+            f"callables are not supported, got {map_location!r}"
+        )
+    targets = map_location.values() if isinstance(map_location, Mapping) else [map_location]
+    for target in targets:
+        try:
+            device(target)
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"nerve.load: map_location: {error}") from None
+
+
 def _target_device(saved: str, map_location) -> str:
     if map_location is None:
         return saved
@@ -224,22 +263,23 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, *, weights_only: bo
     del weights_only  # always safe: nothing in the file is executed
     from nerve.tensor import Tensor
 
-    if callable(map_location) and not isinstance(map_location, Mapping):
-        raise TypeError(
-            "nerve.load: map_location must be None, a device or a dict of device names; "
-            f"callables are not supported, got {map_location!r}"
-        )
+    _check_map_location(map_location)
 
     arrays, metadata = read_safetensors(f)
     name = f if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "<file object>")
 
+    made: dict[int, Tensor] = {}  # one Tensor per entry: tensors saved shared load shared
+
     def make_tensor(array: np.ndarray, node: dict) -> Tensor:
+        if id(array) in made:
+            return made[id(array)]
         tensor = Tensor._wrap(array)
         device = _target_device(node.get("device", "cpu"), map_location)
         if device != "cpu":
             tensor = tensor.to(device)
         if node.get("requires_grad"):
             tensor.requires_grad_(True)
+        made[id(array)] = tensor
         return tensor
 
     if STRUCTURE_KEY not in metadata:
@@ -247,7 +287,7 @@ def load(f: str | os.PathLike | BinaryIO, map_location=None, *, weights_only: bo
     try:
         structure = json.loads(metadata[STRUCTURE_KEY])
         return _decode(structure, arrays, make_tensor)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, RecursionError) as error:
         raise SafetensorsError(
             f"{os.fspath(name) if isinstance(name, os.PathLike) else name}: corrupt "
             f"{STRUCTURE_KEY} metadata ({type(error).__name__}: {error})"

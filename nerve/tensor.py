@@ -164,8 +164,14 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``nerve.autograd.backward``)."""
-        from nerve.autograd import backward
+        from nerve.autograd import backward, run_backward
 
+        if gradient is None and inputs is None and self._ctx is not None and self._data.size == 1:
+            # The common case, a scalar loss: skip the general argument handling.
+            ones = Tensor._wrap(array_module(self._data).ones_like(self._data))
+            retain = create_graph if retain_graph is None else retain_graph
+            run_backward((self,), (ones,), retain, create_graph)
+            return
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:

@@ -41,9 +41,9 @@ def _topological_order(roots):
 
 
 def _root_base(arr):
-    while getattr(arr, "base", None) is not None:
+    while arr.base is not None and hasattr(arr.base, "base"):
         arr = arr.base
-    return id(arr)
+    return arr
 
 
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None, allow_unused=False):
@@ -58,13 +58,17 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     roots = []
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
     for out, g in zip(outputs, grad_outputs):
-        if out._ctx is None:
+        node = out._ctx
+        if node is None:
             if out.requires_grad:  # a leaf is its own output
                 _add_leaf(leaf_grads, out, g)
             continue
-        buf = buffers.setdefault(id(out._ctx), [None] * len(out._ctx._out_meta))
-        buf[out._oidx] = g if buf[out._oidx] is None else buf[out._oidx] + g
-        roots.append(out._ctx)
+        buf = buffers.get(id(node))
+        if buf is None:
+            buf = buffers[id(node)] = [None] * len(node._out_meta)
+        i = out._oidx
+        buf[i] = g if buf[i] is None else buf[i] + g
+        roots.append(node)
 
     capture = None
     if inputs is not None:
@@ -73,6 +77,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             key = (id(t._ctx), t._oidx) if t._ctx is not None else (id(t), -1)
             capture.setdefault(key, []).append(i)
 
+    check_anomaly = anomaly._enabled[0]
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
@@ -80,22 +85,21 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             grads_in = buffers.pop(id(node), None)
             if grads_in is None:
                 continue
-            meta = node._out_meta
-            if any(g is None for g in grads_in):  # an unused output of a multi-output op gets zeros
+            if len(grads_in) > 1 and any(g is None for g in grads_in):
+                # an unused output of a multi-output op gets zeros
                 xp = array_module(next(g for g in grads_in if g is not None)._data)
                 for i, g in enumerate(grads_in):
                     if g is None:
-                        grads_in[i] = Tensor._wrap(xp.zeros(*meta[i]))
-            hooks = getattr(node, "_out_hooks", None)
-            if hooks:
-                for i, fns in hooks.items():
+                        grads_in[i] = Tensor._wrap(xp.zeros(*node._out_meta[i]))
+            node_dict = node.__dict__
+            if "_out_hooks" in node_dict:
+                for i, fns in node_dict["_out_hooks"].items():
                     for fn in fns:
                         new = fn(grads_in[i])
                         if new is not None:
                             grads_in[i] = new
-            retained = getattr(node, "_retained", None)
-            if retained and inputs is None:
-                for i, ref in retained.items():
+            if "_retained" in node_dict and inputs is None:
+                for i, ref in node_dict["_retained"].items():
                     t = ref()
                     if t is not None:
                         t.grad = grads_in[i] if t.grad is None else t.grad + grads_in[i]
@@ -112,21 +116,25 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             grads = node.backward(node, *grads_in)
             if type(grads) is not tuple:
                 grads = (grads,)
-            if anomaly._enabled[0]:
+            if check_anomaly:
                 anomaly.check_backward(node, grads)
-            if len(grads) < len(node.next_edges):
+            edges = node.next_edges
+            if len(grads) < len(edges):
                 raise RuntimeError(
                     f"{node.name()}: backward returned {len(grads)} gradients, expected "
-                    f"{len(node.next_edges)} (one per forward input, None for non-tensors)"
+                    f"{len(edges)} (one per forward input, None for non-tensors)"
                 )
             if not retain_graph:
                 node._saved = _FREED
                 node._out_data = None
-            for (parent, oidx), need, g in zip(node.next_edges, node.needs_input_grad, grads):
-                if not need or g is None or parent is None:
+            for k, (parent, oidx) in enumerate(edges):
+                if parent is None:
+                    continue
+                g = grads[k]
+                if g is None:
                     continue
                 if isinstance(parent, Tensor):
-                    if g.shape != parent.shape:
+                    if g._data.shape != parent._data.shape:
                         raise RuntimeError(
                             f"{node.name()}: backward returned a gradient of shape {tuple(g.shape)} "
                             f"for an input of shape {tuple(parent.shape)}"
@@ -178,16 +186,19 @@ def _accumulate_into_leaves(leaf_grads, create_graph):
 
     seen = set()
     for leaf, g in leaf_grads.values():
-        g = _run_leaf_hooks(leaf, g)
+        if leaf._hooks:
+            g = _run_leaf_hooks(leaf, g)
         if not create_graph:
             data = g._data
-            base = _root_base(data)
+            base = data if data.base is None else _root_base(data)
             # NOTE: a pass-through backward (add, reshape) hands the same array to several
             # leaves; copy so that an in-place change to one .grad cannot reach another.
-            if base in seen:
+            if id(base) in seen:
                 data = data.copy()
-            seen.add(base)
-            g = Tensor._wrap(data)
+                g = Tensor._wrap(data)
+            elif g.requires_grad:
+                g = Tensor._wrap(data)
+            seen.add(id(base))
         if leaf.grad is None:
             leaf.grad = g
         elif create_graph:

@@ -21,6 +21,7 @@ backward pass is itself recorded and can be differentiated again.
 from __future__ import annotations
 
 import functools
+import weakref
 
 from nerve.autograd import anomaly, grad_mode
 
@@ -45,6 +46,9 @@ class _NoContext:
 
 _NO_CONTEXT = _NoContext()
 _FREED = object()
+_NO_EDGE = (None, 0)
+_new = object.__new__
+_anomaly = anomaly._enabled
 
 
 class Function:
@@ -107,6 +111,14 @@ class Function:
         data = self._out_data
         if data is None:
             raise RuntimeError(f"{self.name()}: the output was freed after backward")
+        out = self._out_ref()
+        if out is not None and out._version != 0:
+            raise RuntimeError(
+                f"{self.name()}: its output, needed for gradient computation, has been modified "
+                f"by an in-place operation: {tuple(out.shape)} tensor is at version "
+                f"{out._version}, expected version 0. Use an out-of-place op instead "
+                "(e.g. y = y + 1 instead of y += 1) before backward()."
+            )
         if _enabled[0]:
             return Tensor._make(data, True, self, 0)
         return Tensor._wrap(data)
@@ -122,25 +134,31 @@ class Function:
     # --- running it ---------------------------------------------------------------------------
     @classmethod
     def apply(cls, *args, **kwargs):
-        from nerve.tensor import Tensor
-
         if _enabled[0]:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            if True in needs:
-                return _apply_with_graph(cls, needs, args, kwargs)
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    return _apply_with_graph(cls, args, kwargs)
         out = cls.forward(_NO_CONTEXT, *args, **kwargs)
-        if anomaly._enabled[0]:
+        if _anomaly[0]:
             anomaly.check_forward(cls, args, out)
         if type(out) is tuple:
-            return tuple(o if isinstance(o, Tensor) else Tensor._wrap(o) for o in out)
-        return out if isinstance(out, Tensor) else Tensor._wrap(out)
+            return tuple(o if isinstance(o, Tensor) else _wrap(o) for o in out)
+        return out if isinstance(out, Tensor) else _wrap(out)
 
 
-def _apply_with_graph(cls, needs, args, kwargs):
-    from nerve.tensor import Tensor
-
-    ctx = cls.__new__(cls)
-    ctx.needs_input_grad = needs
+def _apply_with_graph(cls, args, kwargs):
+    ctx = _new(cls)
+    needs = []
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a.requires_grad:
+            needs.append(True)
+            edges.append((a._ctx, a._oidx) if a._ctx is not None else (a, 0))
+        else:
+            needs.append(False)
+            edges.append(_NO_EDGE)
+    ctx.needs_input_grad = tuple(needs)
+    ctx.next_edges = edges
     ctx._saved = ()
     ctx._save_out = False
     ctx._out_data = None
@@ -149,30 +167,28 @@ def _apply_with_graph(cls, needs, args, kwargs):
         out = cls.forward(ctx, *args, **kwargs)
     finally:
         _enabled[0] = True
-    edges = []
-    for a, need in zip(args, needs):
-        if need:
-            edges.append((a._ctx, a._oidx) if a._ctx is not None else (a, 0))
-        else:
-            edges.append((None, 0))
-    ctx.next_edges = tuple(edges)
-    if anomaly._enabled[0]:
+    if _anomaly[0]:
         anomaly.check_forward(cls, args, out)
         anomaly.record_trace(ctx)
-    differentiable = not getattr(ctx, "_non_diff", False)
     if type(out) is tuple:
+        differentiable = not getattr(ctx, "_non_diff", False)
         arrays = [o._data if isinstance(o, Tensor) else o for o in out]
-        ctx._out_meta = tuple((a.shape, a.dtype) for a in arrays)
-        return tuple(
-            Tensor._make(a, differentiable and a.dtype.kind == "f", ctx if differentiable else None, i)
+        results = tuple(
+            Tensor._make(a, differentiable and a.dtype.kind == "f", ctx, i)
             for i, a in enumerate(arrays)
         )
-    data = out._data if isinstance(out, Tensor) else out
-    result = Tensor._make(data, differentiable, ctx if differentiable else None, 0)
-    data = result._data  # _make turns NumPy scalars into 0-dim arrays
+        ctx._out_meta = tuple((r._data.shape, r._data.dtype) for r in results)
+        return results
+    result = _wrap(out._data if isinstance(out, Tensor) else out)
+    data = result._data
+    if getattr(ctx, "_non_diff", False) or data.dtype.kind != "f":
+        return result
+    result.requires_grad = True
+    result._ctx = ctx
     ctx._out_meta = ((data.shape, data.dtype),)
     if ctx._save_out:
         ctx._out_data = data
+        ctx._out_ref = weakref.ref(result)  # to see an in-place change of the saved output
     return result
 
 
@@ -219,3 +235,8 @@ class _NotTwiceDifferentiable(Function):
             f"{ctx.op_name} cannot be differentiated twice: its backward is not written with "
             "differentiable ops. Use create_graph=False, or compose the op from differentiable ones."
         )
+
+
+from nerve.tensor import Tensor  # noqa: E402  (tensor.py imports this module's users lazily)
+
+_wrap = Tensor._wrap

@@ -19,6 +19,11 @@ def _outputs(fn, inputs):
     return out if isinstance(out, tuple) else (out,)
 
 
+def _flat_outputs(fn, inputs, n_out):
+    outs = [o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)]
+    return np.concatenate(outs) if outs else np.zeros(n_out)
+
+
 def _jacobians(fn, inputs, eps):
     from nerve import autograd
     from nerve.autograd.grad_mode import no_grad
@@ -55,14 +60,14 @@ def _jacobians(fn, inputs, eps):
     numerical = [np.zeros((n_out, t._data.size)) for t in diff_inputs]
     with no_grad():
         for a_num, t in zip(numerical, diff_inputs):
-            flat = t._data.reshape(-1)
-            for j in range(flat.size):
-                orig = flat[j]
-                flat[j] = orig + eps
-                plus = np.concatenate([o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)])
-                flat[j] = orig - eps
-                minus = np.concatenate([o._data.reshape(-1).astype(np.float64) for o in _outputs(fn, inputs)])
-                flat[j] = orig
+            data = t._data  # NOTE: perturbed in place by index; works for non-contiguous data too
+            for j, idx in enumerate(np.ndindex(data.shape)):
+                orig = data[idx]
+                data[idx] = orig + eps
+                plus = _flat_outputs(fn, inputs, n_out)
+                data[idx] = orig - eps
+                minus = _flat_outputs(fn, inputs, n_out)
+                data[idx] = orig
                 a_num[:, j] = (plus - minus) / (2 * eps)
     return analytical, numerical
 

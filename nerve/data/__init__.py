@@ -1,8 +1,10 @@
 """Datasets, samplers and the DataLoader, with PyTorch's names and semantics.
 
-``nerve.data`` is ``torch.utils.data``: ``from nerve.data import DataLoader, TensorDataset``.
+``nerve.data`` is ``torch.utils.data``: ``from nerve.data import DataLoader, TensorDataset``;
+``nerve.data.transforms`` holds the augmentations (``torchvision.transforms``' role).
 """
 
+from nerve.data import transforms
 from nerve.data.collate import default_collate, default_convert
 from nerve.data.dataloader import DataLoader
 from nerve.data.dataset import (
@@ -38,4 +40,5 @@ __all__ = [
     "default_collate",
     "default_convert",
     "random_split",
+    "transforms",
 ]

@@ -8,7 +8,7 @@ numpy array ``(*S)``   Tensor ``(B, *S)``
 numpy scalar           Tensor ``(B,)`` of its dtype
 Python ``float``       float64 Tensor ``(B,)``
 Python ``int``         int64 Tensor ``(B,)``
-``str`` / ``bytes``    list of the ``B`` values
+``str`` / ``bytes``    the ``B`` values as given (list or tuple)
 dict                   dict with each value collated
 namedtuple             the same namedtuple with each field collated
 tuple / list           list with each position collated (tuples become lists, as in PyTorch)
@@ -72,7 +72,7 @@ def default_collate(batch: list):
     if isinstance(elem, int):
         return Tensor._wrap(np.array(batch, dtype=np.int64))
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch  # as PyTorch: the list (or tuple) of strings itself
     if isinstance(elem, Mapping):
         collated = {key: default_collate([sample[key] for sample in batch]) for key in elem}
         try:
@@ -80,14 +80,14 @@ def default_collate(batch: list):
         except TypeError:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(field)) for field in zip(*batch, strict=True)))
+        return type(elem)(*(default_collate(field) for field in zip(*batch, strict=True)))
     if isinstance(elem, Sequence):
         size = len(elem)
         if any(len(sample) != size for sample in batch):
             raise RuntimeError(
                 "default_collate: each element in list of batch should be of equal size"
             )
-        return [default_collate(list(position)) for position in zip(*batch, strict=True)]
+        return [default_collate(position) for position in zip(*batch, strict=True)]
     raise TypeError(
         f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
         f"found {type(elem)}"

@@ -28,7 +28,13 @@ import numpy as np
 
 from nerve.data.collate import default_collate, default_convert
 from nerve.data.dataset import IterableDataset, Subset, TensorDataset
-from nerve.data.sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler
+from nerve.data.sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    _vectorized,
+)
 
 __all__ = ["DataLoader"]
 
@@ -43,10 +49,12 @@ def _tensor_source(dataset):
         indices = np.asarray(dataset.indices, dtype=np.int64)
         index_map = indices if index_map is None else indices[index_map]
         dataset = dataset.dataset
-    # NOTE: a subclass that overrides __getitem__ must go through it, so it takes the general path.
+    # NOTE: a subclass that overrides __getitem__ must go through it, and tensors that require
+    # grad must be stacked by the differentiable op: both take the general path.
     if (
         isinstance(dataset, TensorDataset)
         and type(dataset).__getitem__ is TensorDataset.__getitem__
+        and not any(t.requires_grad for t in dataset.tensors)
     ):
         return dataset.tensors, index_map
     return None, None
@@ -169,8 +177,8 @@ class DataLoader:
     # ------------------------------------------------------------------ batch production
     def _index_batches(self):
         """One epoch of index batches; built-in samplers draw their randomness right here."""
-        if isinstance(self.batch_sampler, BatchSampler):
-            if hasattr(self.batch_sampler.sampler, "_index_array"):
+        if type(self.batch_sampler) is BatchSampler:  # a subclass may override __iter__
+            if _vectorized(self.batch_sampler.sampler):
                 return list(self.batch_sampler._index_batches())
             return self.batch_sampler._index_batches()
         return iter(self.batch_sampler)
@@ -228,37 +236,19 @@ class DataLoader:
 class _PrefetchIterator:
     """Runs a batch iterator in a daemon thread, ``depth`` batches ahead, in order."""
 
-    _END, _ERROR, _BATCH = range(3)
-
     def __init__(self, batches: Iterator, depth: int, timeout: float, worker_init_fn):
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._timeout = timeout or None
         self._done = False
+        # NOTE: the thread must not reference this object, or an abandoned iterator (a `break`
+        # out of the loop) would never be collected and its thread never told to stop.
         self._thread = threading.Thread(
-            target=self._produce, args=(batches, worker_init_fn), daemon=True
+            target=_produce,
+            args=(batches, self._queue, self._stop, worker_init_fn),
+            daemon=True,
         )
         self._thread.start()
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _produce(self, batches: Iterator, worker_init_fn) -> None:
-        try:
-            if worker_init_fn is not None:
-                worker_init_fn(0)
-            for batch in batches:
-                if not self._put((self._BATCH, batch)):
-                    return
-            self._put((self._END, None))
-        except BaseException as error:  # re-raised in the consuming thread
-            self._put((self._ERROR, error))
 
     def __iter__(self):
         return self
@@ -273,10 +263,10 @@ class _PrefetchIterator:
             raise RuntimeError(
                 f"DataLoader timed out after {self._timeout} seconds waiting for a batch"
             ) from None
-        if kind == self._BATCH:
+        if kind == _BATCH:
             return value
         self.close()
-        if kind == self._ERROR:
+        if kind == _ERROR:
             raise value
         raise StopIteration
 
@@ -287,3 +277,29 @@ class _PrefetchIterator:
 
     def __del__(self):
         self._stop.set()
+
+
+_BATCH, _ERROR, _END = range(3)
+
+
+def _produce(batches: Iterator, out: queue.Queue, stop: threading.Event, worker_init_fn) -> None:
+    """The background thread: put ``(kind, value)`` items on ``out`` until done or stopped."""
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    try:
+        if worker_init_fn is not None:
+            worker_init_fn(0)
+        for batch in batches:
+            if not put((_BATCH, batch)):
+                return
+        put((_END, None))
+    except BaseException as error:  # re-raised in the consuming thread
+        put((_ERROR, error))

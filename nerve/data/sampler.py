@@ -178,9 +178,9 @@ class BatchSampler(Sampler):
         self.drop_last = drop_last
 
     def _index_batches(self) -> Iterator[np.ndarray | list]:
-        """The batches: int64 arrays sliced from one epoch's array when the sampler has one
-        (the built-in samplers), else lists grouped from the sampler's iterator."""
-        if hasattr(self.sampler, "_index_array"):
+        """The batches: int64 arrays sliced from one epoch's array when the sampler is a
+        built-in one, else lists grouped from the sampler's iterator."""
+        if _vectorized(self.sampler):
             order = self.sampler._index_array()
             stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
             for start in range(0, stop, self.batch_size):
@@ -202,3 +202,17 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+def _vectorized(sampler) -> bool:
+    """Whether ``sampler._index_array()`` gives exactly what iterating ``sampler`` would: true
+    for the built-in samplers, false for a subclass that overrides ``__iter__``."""
+    return type(sampler).__iter__ in _BUILTIN_ITERS
+
+
+_BUILTIN_ITERS = (
+    SequentialSampler.__iter__,
+    RandomSampler.__iter__,
+    SubsetRandomSampler.__iter__,
+    WeightedRandomSampler.__iter__,
+)

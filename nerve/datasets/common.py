@@ -23,14 +23,17 @@ def get_data_dir() -> Path:
     return Path(os.environ.get("NERVE_DATA") or Path.home() / ".cache" / "nerve").expanduser()
 
 
+_PACKAGES = {"sklearn": "scikit-learn"}  # import name -> distribution name, where they differ
+
+
 def require(module: str, loader: str, extra: str = "data"):
     """Import an optional dependency, or say which extra of nerve provides it."""
     try:
         return importlib.import_module(module)
     except ImportError:
         raise ImportError(
-            f"{loader} needs the '{module}' package, which is not installed; "
-            f"install it with: pip install 'nerve[{extra}]'"
+            f"{loader} needs the '{_PACKAGES.get(module, module)}' package, which is not "
+            f"installed; install it with: pip install 'nerve[{extra}]'"
         ) from None
 
 

@@ -47,11 +47,14 @@ class MatMul(Function):
             return (grad @ b.mT if need_a else None), (a.mT @ grad if need_b else None)
         a2 = a.unsqueeze(0) if a_nd == 1 else a
         b2 = b.unsqueeze(-1) if b_nd == 1 else b
-        g = grad
-        if a_nd == 1:
-            g = g.unsqueeze(-2)
-        if b_nd == 1:
-            g = g.unsqueeze(-1)
+        if a_nd == 1 and b_nd == 1:
+            g = grad.reshape(1, 1)  # a dot product's 0-dim gradient, as (1, k) @ (k, 1)
+        elif a_nd == 1:
+            g = grad.unsqueeze(-2)
+        elif b_nd == 1:
+            g = grad.unsqueeze(-1)
+        else:
+            g = grad
         grad_a = grad_b = None
         if need_a:
             grad_a = (g @ b2.mT).sum_to_size(a2.shape).reshape(a.shape)

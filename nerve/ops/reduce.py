@@ -15,6 +15,7 @@ import numpy as np
 
 from nerve import _dtype
 from nerve.autograd.function import Function
+from nerve.autograd.grad_mode import _enabled
 from nerve.device import array_module
 from nerve.tensor import Tensor
 
@@ -122,18 +123,36 @@ class Prod(Function):
         if (xd != 0).all():
             # d/dx_i prod = prod / x_i
             return grad * x.prod(axes, keepdim=True) / x, None, None
-        # NOTE: with zeros, prod / x_i is 0/0; use the product of the others instead
-        # (exclusive products from both sides along the flattened reduced dims).
-        xp = array_module(xd)
-        rest = [i for i in range(xd.ndim) if i not in axes]
-        moved = xp.transpose(xd, rest + list(axes))
-        flat = moved.reshape(moved.shape[: len(rest)] + (-1,))
+        # NOTE: with zeros, prod / x_i is 0/0; use the product of the others instead.
+        return grad * _product_of_others(x, axes), None, None
+
+
+def _product_of_others(x, axes):
+    """others[i] = prod_{j != i} x[j] over the reduced ``axes`` (no division, so zeros are fine).
+
+    With no graph to record: exclusive products from both sides (cumprod). Otherwise, so that the
+    result differentiates again, the product of an (n, n) matrix whose row i is x with x_i -> 1.
+    """
+    from nerve.ops.elementwise import where
+
+    xd = x._data
+    xp = array_module(xd)
+    rest = [i for i in range(xd.ndim) if i not in axes]
+    order = rest + list(axes)
+    inverse = np.argsort(order).tolist()
+    lead = [xd.shape[i] for i in rest]
+    n = _count(xd.shape, axes)
+    if not (_enabled[0] and x.requires_grad):
+        flat = xp.transpose(xd, order).reshape(lead + [n])
         ones = xp.ones(flat.shape[:-1] + (1,), dtype=xd.dtype)
         left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-        right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], axis=-1), -1), -1), -1)
-        others = (left * right).reshape(moved.shape)
-        others = xp.transpose(others, np.argsort(rest + list(axes)))
-        return grad * Tensor._wrap(others), None, None
+        right = xp.flip(xp.cumprod(xp.flip(xp.concatenate([flat[..., 1:], ones], -1), -1), -1), -1)
+        others = (left * right).reshape([xd.shape[i] for i in order])
+        return Tensor._wrap(xp.transpose(others, inverse))
+    flat = x.permute(*order).reshape(lead + [1, n])  # (..., 1, n)
+    diagonal = Tensor._wrap(xp.eye(n, dtype=bool))  # (n, n)
+    others = where(diagonal, 1.0, flat).prod(-1)  # (..., n)
+    return others.reshape([xd.shape[i] for i in order]).permute(*inverse)
 
 
 class Cumsum(Function):

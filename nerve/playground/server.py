@@ -79,7 +79,11 @@ def create_app() -> Starlette:
         await websocket.accept()
 
         async def send(message: dict[str, Any]) -> None:
-            await websocket.send_text(json.dumps(message, separators=(",", ":"), allow_nan=False))
+            text = json.dumps(message, separators=(",", ":"), allow_nan=False)
+            try:
+                await websocket.send_text(text)
+            except (WebSocketDisconnect, RuntimeError):
+                session.close()  # the tab went away; its training loop ends quietly
 
         session = Session(send)
         session_id = next(counter)

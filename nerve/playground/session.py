@@ -3,7 +3,8 @@
 ``Session(send)`` takes an async ``send(dict)``. ``handle(text)`` checks one message and acts
 on it; every refusal or failure becomes an ``error`` message for the page, never an exception
 out of the session. ``run()`` is the training loop: while playing, it runs updates for
-``TRAIN_SLICE_S`` seconds, then measures and sends a frame, then yields to the event loop so
+``TRAIN_SLICE_S`` seconds (or as long as the last frame took, if longer), then measures and
+sends a frame, then yields to the event loop so
 messages (pause, a new learning rate) are handled between slices.
 """
 
@@ -44,9 +45,12 @@ class Session:
         self.wake = asyncio.Event()
         self.closed = False
         self._seeds = np.random.default_rng()
-        self._update_times: deque[tuple[float, int]] = deque(maxlen=64)
+        self._update_times: deque[tuple[float, int]] = deque(maxlen=20)
+        self._frame_cost = 0.0
 
     async def send(self, message: dict[str, Any]) -> None:
+        if self.closed:
+            return
         async with self._send_lock:
             await self._send(message)
 
@@ -194,6 +198,7 @@ class Session:
             loss=t.loss_name,
             problem=t.problem,
             updates_per_second=self.updates_per_second(),
+            config={k: v for k, v in t.config.items() if k in LEARN_CONFIG},
         )
         await self.send(frame)
 
@@ -212,15 +217,19 @@ class Session:
                 continue
             trainer = self.trainer
             try:
-                trainer.train_updates(TRAIN_SLICE_S, until_epoch=self.until_epoch)
+                # NOTE: training gets at least as much time as measuring and drawing a frame.
+                budget = max(TRAIN_SLICE_S, self._frame_cost)
+                trainer.train_updates(budget, until_epoch=self.until_epoch)
                 self._update_times.append((time.perf_counter(), trainer.updates))
                 if self.until_epoch is not None and trainer.epoch >= self.until_epoch:
                     self.running = False
+                started = time.perf_counter()
                 trainer.measure()
                 if trainer.diverged:
                     self.running = False
                 if trainer is self.trainer:
                     await self.send_frame()
+                self._frame_cost = time.perf_counter() - started
             except Exception as err:  # noqa: BLE001 - report, stop training, keep the session
                 log.exception("training failed")
                 self.running = False

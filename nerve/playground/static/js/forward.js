@@ -6,8 +6,8 @@ import {
   drawEdges, easeInOut, layout, placePulses, styleEdges, svgElement,
 } from "./network.js";
 
-const PHASE_MS = 650; // one layer's pulse
-const HOLD_MS = 900; // outputs shown before the next sample
+const PHASE_MS = 520; // one layer's pulse
+const HOLD_MS = 800; // outputs shown before the next sample
 const WIDTH = 900;
 const HEIGHT = 520;
 
@@ -90,8 +90,14 @@ export class ForwardView {
     const sizes = this.network.layers;
     this.svg.replaceChildren();
     this.positions = layout(sizes, WIDTH, HEIGHT, { marginX: 90, maxGap: 64 });
+    const defs = svgElement("defs", {}, this.svg);
+    const glow = svgElement("filter", { id: "glow", x: "-2", y: "-2", width: "5", height: "5" }, defs);
+    svgElement("feGaussianBlur", { stdDeviation: "2.2", result: "blur" }, glow);
+    const merge = svgElement("feMerge", {}, glow);
+    svgElement("feMergeNode", { in: "blur" }, merge);
+    svgElement("feMergeNode", { in: "SourceGraphic" }, merge);
     const edgeGroup = svgElement("g", {}, this.svg);
-    const pulseGroup = svgElement("g", {}, this.svg);
+    const pulseGroup = svgElement("g", { filter: "url(#glow)" }, this.svg);
     const nodeGroup = svgElement("g", {}, this.svg);
     this.edges = drawEdges(edgeGroup, this.positions);
     styleEdges(this.edges, this.network.weights);
@@ -177,6 +183,8 @@ export class ForwardView {
     const layers = this.network.layers.length - 1;
     const phase = Math.floor(elapsed / PHASE_MS);
     const frac = easeInOut((elapsed % PHASE_MS) / PHASE_MS);
+    this.phase = phase;
+    this.frac = frac;
     this.lightNodes(Math.min(phase, layers), frac);
     for (const pulse of this.pulses) pulse.el.setAttribute("visibility", "hidden");
     if (phase < layers) {
@@ -202,9 +210,10 @@ export class ForwardView {
       const values = this.activations(l);
       column.forEach((node, i) => {
         let level = 0.06;
-        if (l < upto) level = Math.min(1, Math.abs(values[i]));
-        else if (l === upto && l === 0) level = Math.abs(values[i]);
-        else if (l === upto) level = 0.06 + frac * Math.min(1, Math.abs(values[i]));
+        // NOTE: sqrt so that small activations still glow visibly.
+        const bright = Math.sqrt(Math.min(1, Math.abs(values[i])));
+        if (l < upto || (l === upto && l === 0)) level = bright;
+        else if (l === upto) level = 0.06 + frac * bright;
         if (l === last && l <= upto && this.shownProbs) level = this.sample.probs[i];
         node.setAttribute("fill", `rgba(255,255,255,${Math.max(0.06, level).toFixed(3)})`);
       });

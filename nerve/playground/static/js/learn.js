@@ -199,6 +199,13 @@ export class LearnView {
   setFrame(frame) {
     this.frame = frame;
     this.frames += 1;
+    if (JSON.stringify(frame.config) !== JSON.stringify(this.confirmed)) {
+      // a hyperparameter change the server accepted: keep controls and URL in step
+      this.confirmed = { ...frame.config };
+      this.config = { ...frame.config };
+      this.syncControls();
+      this.onStateChange();
+    }
     const epoch = String(frame.epoch).padStart(6, "0");
     $("ln-epoch").textContent = `${epoch.slice(0, -3)},${epoch.slice(-3)}`;
     $("ln-play").textContent = frame.running ? "❚❚" : "▶";

@@ -1,0 +1,407 @@
+"""Fused recurrent primitives: one whole-sequence Function per layer direction, one per cell.
+
+A recurrent layer computes all its input projections in one matmul outside the time loop,
+``gx = x W_ih^T + b_ih`` (a ``linear``), and hands them to a layer Function that runs the time
+loop on raw arrays with preallocated buffers (forward) and backpropagates through time in closed
+form (backward). Per step, with ``h`` the previous hidden state:
+
+    RNN:   h' = act(gx_t + h W_hh^T + b_hh)                       act = tanh or relu
+    LSTM:  i, f, g, o = sigma, sigma, tanh, sigma of (gx_t + h W_hh^T + b_hh)   (PyTorch's order)
+           c' = f * c + i * g,   h' = o * tanh(c')
+    GRU:   r, z = sigma(gx_t[r, z] + h W_hh[r, z]^T + b_hh[r, z])
+           n = tanh(gx_t[n] + r * (h W_hn^T + b_hn)),   h' = (1 - z) * n + z * h
+
+The weight gradients are one matmul each after the loop: dW_hh = sum_t dpre_t^T h_{t-1}.
+Shapes: ``gx`` is (T, N, G*H), or (N, T, G*H) with ``batch_first``; ``w_hh`` (G*H, H); ``b_hh``
+(G*H,) or None; ``h0``/``c0`` (N, H) or None (zeros). ``reverse`` runs from t = T-1 down to 0.
+
+The cell Functions (``lstm_cell_gates``, ``gru_cell_gates``) fuse one step's gate math from the
+pre-activations; ``LSTMCell``/``GRUCell`` use them.
+
+NOTE: measured on W3 (benchmarks/bench_w3_lstm.py), the whole-sequence Function is faster than a
+Python loop of cell Functions: one graph node instead of ~5 per step, and dW_hh is one large matmul.
+"""
+
+from __future__ import annotations
+
+from nerve.autograd.function import Function, once_differentiable
+from nerve.device import array_module
+from nerve.tensor import Tensor
+
+
+def _sigmoid_(a, xp):
+    """sigma(a) in place, as (1 + tanh(a/2)) / 2 (never overflows)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+
+
+def _time_major(arr, batch_first):
+    return arr.transpose(1, 0, 2) if batch_first else arr
+
+
+def _state_buffers(xp, steps, n, hidden, dtype, reverse, init):
+    """A (T+1, N, H) buffer whose slot ``start`` holds the initial state ``init`` (or zeros).
+
+    Forward direction: state before step t is slot t, after it slot t+1 (start 0).
+    Reverse direction: state before step t is slot t+1, after it slot t (start T).
+    """
+    buf = xp.empty((steps + 1, n, hidden), dtype=dtype)
+    start = steps if reverse else 0
+    if init is None:
+        buf[start] = 0
+    else:
+        buf[start] = init._data
+    return buf
+
+
+def _slots(steps, reverse):
+    """(t, prev slot, new slot) in processing order."""
+    if reverse:
+        return [(t, t + 1, t) for t in range(steps - 1, -1, -1)]
+    return [(t, t, t + 1) for t in range(steps)]
+
+
+def _outputs(states, reverse, batch_first, xp):
+    out = states[:-1] if reverse else states[1:]  # (T, N, H), slot of h_t
+    if batch_first:
+        return xp.ascontiguousarray(out.transpose(1, 0, 2))
+    return out.copy()
+
+
+def _weight_grads(ctx, d_pre_layout, states, batch_first):
+    """dW_hh = sum_t dpre_t^T h_{t-1} and db_hh = sum_t dpre_t, as one matmul and one sum."""
+    prev = states[1:] if ctx.reverse else states[:-1]  # (T, N, H): h_{t-1} at step t
+    if batch_first:
+        prev = prev.transpose(1, 0, 2)
+    width = d_pre_layout.shape[-1]
+    d_flat = d_pre_layout.reshape(-1, width)
+    grad_w = d_flat.T @ prev.reshape(-1, prev.shape[-1]) if ctx.needs_input_grad[1] else None
+    grad_b = d_flat.sum(axis=0) if ctx.needs_input_grad[2] else None
+    return grad_w, grad_b
+
+
+def _wrap_all(*arrays):
+    return tuple(None if a is None else Tensor._wrap(a) for a in arrays)
+
+
+class RNNLayer(Function):
+    """One direction of an Elman RNN layer over a sequence: (gx, w_hh, b_hh, h0) -> (out, h_n)."""
+
+    @staticmethod
+    def forward(ctx, gx, w_hh, b_hh, h0, nonlinearity, reverse, batch_first):
+        g = gx._data
+        xp = array_module(g)
+        pre = _time_major(g + b_hh._data if b_hh is not None else g.copy(), batch_first)
+        steps, n, hidden = pre.shape
+        states = _state_buffers(xp, steps, n, hidden, g.dtype, reverse, h0)
+        w_t = w_hh._data.T
+        product = xp.empty((n, hidden), dtype=g.dtype)
+        for t, prev, new in _slots(steps, reverse):
+            a = pre[t]
+            xp.matmul(states[prev], w_t, out=product)
+            a += product
+            if nonlinearity == "tanh":
+                xp.tanh(a, out=states[new])
+            else:
+                xp.maximum(a, 0, out=states[new])
+        ctx.save_for_backward(w_hh)
+        ctx.states, ctx.nonlinearity, ctx.reverse, ctx.batch_first = (
+            states, nonlinearity, reverse, batch_first)
+        last = 0 if reverse else steps
+        return _outputs(states, reverse, batch_first, xp), states[last].copy()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, grad_hn):
+        (w_hh,) = ctx.saved_tensors
+        states, batch_first = ctx.states, ctx.batch_first
+        xp = array_module(states)
+        w = w_hh._data
+        d_out = _time_major(grad_out._data, batch_first)
+        steps = d_out.shape[0]
+        d_pre_layout = xp.empty(grad_out._data.shape, dtype=states.dtype)
+        d_pre = _time_major(d_pre_layout, batch_first)
+        dh = grad_hn._data.copy()
+        for t, prev, new in reversed(_slots(steps, ctx.reverse)):
+            dh += d_out[t]
+            h = states[new]
+            d = d_pre[t]
+            if ctx.nonlinearity == "tanh":
+                xp.multiply(h, h, out=d)
+                xp.subtract(1, d, out=d)
+                d *= dh
+            else:
+                xp.multiply(dh, h > 0, out=d)
+            xp.matmul(d, w, out=dh)
+        grad_w, grad_b = _weight_grads(ctx, d_pre_layout, states, batch_first)
+        return _wrap_all(d_pre_layout, grad_w, grad_b, dh if ctx.needs_input_grad[3] else None) + (
+            None, None, None)
+
+
+class LSTMLayer(Function):
+    """One direction of an LSTM layer: (gx, w_hh, b_hh, h0, c0) -> (out, h_n, c_n)."""
+
+    @staticmethod
+    def forward(ctx, gx, w_hh, b_hh, h0, c0, reverse, batch_first):
+        g = gx._data
+        xp = array_module(g)
+        # The gate buffer holds the pre-activations, then (in place) i, f, g, o of every step.
+        gates_layout = g + b_hh._data if b_hh is not None else g.copy()
+        gates = _time_major(gates_layout, batch_first)
+        steps, n, width = gates.shape
+        hidden = width // 4
+        hs = _state_buffers(xp, steps, n, hidden, g.dtype, reverse, h0)
+        cs = _state_buffers(xp, steps, n, hidden, g.dtype, reverse, c0)
+        tanh_c = xp.empty((steps, n, hidden), dtype=g.dtype)
+        w_t = w_hh._data.T
+        product = xp.empty((n, width), dtype=g.dtype)
+        scratch = xp.empty((n, hidden), dtype=g.dtype)
+        for t, prev, new in _slots(steps, reverse):
+            a = gates[t]
+            xp.matmul(hs[prev], w_t, out=product)
+            a += product
+            _sigmoid_(a[:, : 2 * hidden], xp)
+            xp.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])
+            _sigmoid_(a[:, 3 * hidden :], xp)
+            i, f, gg, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            c = cs[new]
+            xp.multiply(f, cs[prev], out=c)
+            xp.multiply(i, gg, out=scratch)
+            c += scratch
+            xp.tanh(c, out=tanh_c[t])
+            xp.multiply(o, tanh_c[t], out=hs[new])
+        ctx.save_for_backward(w_hh)
+        ctx.gates_layout, ctx.hs, ctx.cs, ctx.tanh_c = gates_layout, hs, cs, tanh_c
+        ctx.reverse, ctx.batch_first = reverse, batch_first
+        last = 0 if reverse else steps
+        return _outputs(hs, reverse, batch_first, xp), hs[last].copy(), cs[last].copy()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, grad_hn, grad_cn):
+        (w_hh,) = ctx.saved_tensors
+        hs, cs, tanh_c, batch_first = ctx.hs, ctx.cs, ctx.tanh_c, ctx.batch_first
+        xp = array_module(hs)
+        w = w_hh._data
+        gates = _time_major(ctx.gates_layout, batch_first)
+        d_out = _time_major(grad_out._data, batch_first)
+        steps, n, width = gates.shape
+        hidden = width // 4
+        d_pre_layout = xp.empty_like(ctx.gates_layout)
+        d_pre = _time_major(d_pre_layout, batch_first)
+        dh = grad_hn._data.copy()
+        dc = grad_cn._data.copy()
+        scratch = xp.empty((n, hidden), dtype=hs.dtype)
+        slope = xp.empty((n, width), dtype=hs.dtype)
+        for t, prev, new in reversed(_slots(steps, ctx.reverse)):
+            dh += d_out[t]
+            a, d, tc = gates[t], d_pre[t], tanh_c[t]
+            i, f, gg, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            # dc += dh * o * (1 - tanh(c)^2)
+            xp.multiply(tc, tc, out=scratch)
+            xp.subtract(1, scratch, out=scratch)
+            scratch *= o
+            scratch *= dh
+            dc += scratch
+            # d(gate) = dc * (g, c_prev, i) and dh * tanh(c); then times each activation's slope
+            xp.multiply(dc, gg, out=d[:, :hidden])
+            xp.multiply(dc, cs[prev], out=d[:, hidden : 2 * hidden])
+            xp.multiply(dc, i, out=d[:, 2 * hidden : 3 * hidden])
+            xp.multiply(dh, tc, out=d[:, 3 * hidden :])
+            xp.subtract(1, a, out=slope)  # sigma' = s (1 - s)
+            slope *= a
+            sg = slope[:, 2 * hidden : 3 * hidden]  # tanh' = 1 - g^2
+            xp.multiply(gg, gg, out=sg)
+            xp.subtract(1, sg, out=sg)
+            d *= slope
+            dc *= f
+            xp.matmul(d, w, out=dh)
+        grad_w, grad_b = _weight_grads(ctx, d_pre_layout, hs, batch_first)
+        need = ctx.needs_input_grad
+        return _wrap_all(
+            d_pre_layout, grad_w, grad_b, dh if need[3] else None, dc if need[4] else None
+        ) + (None, None)
+
+
+class GRULayer(Function):
+    """One direction of a GRU layer: (gx, w_hh, b_hh, h0) -> (out, h_n)."""
+
+    @staticmethod
+    def forward(ctx, gx, w_hh, b_hh, h0, reverse, batch_first):
+        g = gx._data
+        xp = array_module(g)
+        gates_layout = g.copy()  # becomes r, z, n of every step
+        gates = _time_major(gates_layout, batch_first)
+        steps, n, width = gates.shape
+        hidden = width // 3
+        hs = _state_buffers(xp, steps, n, hidden, g.dtype, reverse, h0)
+        hn_part = xp.empty((steps, n, hidden), dtype=g.dtype)  # h W_hn^T + b_hn
+        w_t = w_hh._data.T
+        product = xp.empty((n, width), dtype=g.dtype)
+        for t, prev, new in _slots(steps, reverse):
+            a = gates[t]
+            xp.matmul(hs[prev], w_t, out=product)
+            if b_hh is not None:
+                product += b_hh._data
+            rz = a[:, : 2 * hidden]
+            rz += product[:, : 2 * hidden]
+            _sigmoid_(rz, xp)
+            r, z, nn = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
+            hn_part[t] = product[:, 2 * hidden :]
+            h = hs[new]
+            xp.multiply(r, hn_part[t], out=h)
+            nn += h
+            xp.tanh(nn, out=nn)
+            xp.subtract(hs[prev], nn, out=h)  # h' = n + z (h - n)
+            h *= z
+            h += nn
+        ctx.save_for_backward(w_hh)
+        ctx.gates_layout, ctx.hs, ctx.hn_part = gates_layout, hs, hn_part
+        ctx.reverse, ctx.batch_first = reverse, batch_first
+        last = 0 if reverse else steps
+        return _outputs(hs, reverse, batch_first, xp), hs[last].copy()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out, grad_hn):
+        (w_hh,) = ctx.saved_tensors
+        hs, hn_part, batch_first = ctx.hs, ctx.hn_part, ctx.batch_first
+        xp = array_module(hs)
+        w = w_hh._data
+        gates = _time_major(ctx.gates_layout, batch_first)
+        d_out = _time_major(grad_out._data, batch_first)
+        steps, n, width = gates.shape
+        hidden = width // 3
+        d_in_layout = xp.empty_like(ctx.gates_layout)
+        d_in = _time_major(d_in_layout, batch_first)
+        d_hid = xp.empty((steps, n, width), dtype=hs.dtype)  # grads of h W_hh^T + b_hh
+        dh = grad_hn._data.copy()
+        scratch = xp.empty((n, hidden), dtype=hs.dtype)
+        for t, prev, new in reversed(_slots(steps, ctx.reverse)):
+            dh += d_out[t]
+            a, di, dq = gates[t], d_in[t], d_hid[t]
+            r, z, nn = a[:, :hidden], a[:, hidden : 2 * hidden], a[:, 2 * hidden :]
+            dr, dz, dn = di[:, :hidden], di[:, hidden : 2 * hidden], di[:, 2 * hidden :]
+            # dn_pre = dh (1 - z) (1 - n^2)
+            xp.multiply(nn, nn, out=dn)
+            xp.subtract(1, dn, out=dn)
+            xp.subtract(1, z, out=scratch)
+            scratch *= dh
+            dn *= scratch
+            # dz_pre = dh (h_prev - n) z (1 - z)
+            xp.subtract(hs[prev], nn, out=dz)
+            dz *= dh
+            xp.subtract(1, z, out=scratch)
+            scratch *= z
+            dz *= scratch
+            # dr_pre = dn_pre (h W_hn^T + b_hn) r (1 - r)
+            xp.multiply(dn, hn_part[t], out=dr)
+            xp.subtract(1, r, out=scratch)
+            scratch *= r
+            dr *= scratch
+            dq[:, : 2 * hidden] = di[:, : 2 * hidden]
+            xp.multiply(dn, r, out=dq[:, 2 * hidden :])
+            dh *= z
+            dh += dq @ w
+        prev = hs[1:] if ctx.reverse else hs[:-1]
+        need = ctx.needs_input_grad
+        d_flat = d_hid.reshape(-1, width)
+        grad_w = d_flat.T @ prev.reshape(-1, hidden) if need[1] else None
+        grad_b = d_flat.sum(axis=0) if need[2] else None
+        return _wrap_all(d_in_layout, grad_w, grad_b, dh if need[3] else None) + (None, None)
+
+
+class LSTMCellGates(Function):
+    """One LSTM step from its pre-activations: (pre (N, 4H), c (N, H)) -> (h', c')."""
+
+    @staticmethod
+    def forward(ctx, pre, c):
+        xp = array_module(pre._data)
+        a = pre._data.copy()
+        hidden = a.shape[-1] // 4
+        _sigmoid_(a[:, : 2 * hidden], xp)
+        xp.tanh(a[:, 2 * hidden : 3 * hidden], out=a[:, 2 * hidden : 3 * hidden])
+        _sigmoid_(a[:, 3 * hidden :], xp)
+        i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+        c_new = f * c._data + i * g
+        tanh_c = xp.tanh(c_new)
+        ctx.acts, ctx.c, ctx.tanh_c = a, c._data, tanh_c
+        return o * tanh_c, c_new
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_h, grad_c):
+        a, c, tc = ctx.acts, ctx.c, ctx.tanh_c
+        xp = array_module(a)
+        hidden = a.shape[-1] // 4
+        i, f, g, o = (a[:, k * hidden : (k + 1) * hidden] for k in range(4))
+        dh = grad_h._data
+        dc = grad_c._data + dh * o * (1 - tc * tc)
+        d = xp.concatenate([dc * g * i * (1 - i), dc * c * f * (1 - f), dc * i * (1 - g * g),
+                            dh * tc * o * (1 - o)], axis=-1)
+        return Tensor._wrap(d), (Tensor._wrap(dc * f) if ctx.needs_input_grad[1] else None)
+
+
+class GRUCellGates(Function):
+    """One GRU step from its projections: (gi (N, 3H), gh (N, 3H), h (N, H)) -> h'.
+
+    gi = x W_ih^T + b_ih and gh = h W_hh^T + b_hh; the reset gate scales gh's n part only.
+    """
+
+    @staticmethod
+    def forward(ctx, gi, gh, h):
+        xp = array_module(gi._data)
+        gid, ghd = gi._data, gh._data
+        hidden = gid.shape[-1] // 3
+        rz = gid[:, : 2 * hidden] + ghd[:, : 2 * hidden]
+        _sigmoid_(rz, xp)
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        n = xp.tanh(gid[:, 2 * hidden :] + r * ghd[:, 2 * hidden :])
+        ctx.rz, ctx.n, ctx.hn_part, ctx.h = rz, n, ghd[:, 2 * hidden :], h._data
+        return n + z * (h._data - n)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        rz, n, hn_part, h = ctx.rz, ctx.n, ctx.hn_part, ctx.h
+        xp = array_module(rz)
+        hidden = n.shape[-1]
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        dh = grad._data
+        dn = dh * (1 - z) * (1 - n * n)
+        dz = dh * (h - n) * z * (1 - z)
+        dr = dn * hn_part * r * (1 - r)
+        d_gi = xp.concatenate([dr, dz, dn], axis=-1)
+        d_gh = xp.concatenate([dr, dz, dn * r], axis=-1)
+        return Tensor._wrap(d_gi), Tensor._wrap(d_gh), (
+            Tensor._wrap(dh * z) if ctx.needs_input_grad[2] else None)
+
+
+def rnn_layer(gx, w_hh, b_hh, h0, nonlinearity="tanh", reverse=False, batch_first=False):
+    """Elman RNN over a sequence of input projections; returns (output, h_n)."""
+    return RNNLayer.apply(gx, w_hh, b_hh, h0, nonlinearity, reverse, batch_first)
+
+
+def lstm_layer(gx, w_hh, b_hh, h0, c0, reverse=False, batch_first=False):
+    """LSTM over a sequence of input projections; returns (output, h_n, c_n)."""
+    return LSTMLayer.apply(gx, w_hh, b_hh, h0, c0, reverse, batch_first)
+
+
+def gru_layer(gx, w_hh, b_hh, h0, reverse=False, batch_first=False):
+    """GRU over a sequence of input projections; returns (output, h_n)."""
+    return GRULayer.apply(gx, w_hh, b_hh, h0, reverse, batch_first)
+
+
+def lstm_cell_gates(pre, c):
+    """(h', c') of one LSTM step from pre = x W_ih^T + b_ih + h W_hh^T + b_hh: (N, 4H)."""
+    return LSTMCellGates.apply(pre, c)
+
+
+def gru_cell_gates(gi, gh, h):
+    """h' of one GRU step from gi = x W_ih^T + b_ih and gh = h W_hh^T + b_hh: (N, 3H)."""
+    return GRUCellGates.apply(gi, gh, h)
+
+
+__all__ = ["rnn_layer", "lstm_layer", "gru_layer", "lstm_cell_gates", "gru_cell_gates"]

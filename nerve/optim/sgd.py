@@ -1,0 +1,99 @@
+"""``optim.SGD``: stochastic gradient descent, with momentum (heavy-ball or Nesterov)."""
+
+from __future__ import annotations
+
+from nerve.optim.optimizer import Optimizer, _check_non_negative, _effective_grad
+from nerve.tensor import Tensor
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, as PyTorch's ``torch.optim.SGD``.
+
+    For each parameter theta with gradient g (negated when ``maximize``), at step t::
+
+        g   <- g + weight_decay * theta                      (if weight_decay != 0)
+        b_1 <- g;  b_t <- momentum * b_{t-1} + (1 - dampening) * g     (if momentum != 0)
+        g   <- g + momentum * b_t   (nesterov)   or   g <- b_t   (plain momentum)
+        theta <- theta - lr * g
+
+    The momentum buffer ``b`` (Sutskever et al., 2013) is kept in
+    ``state[p]["momentum_buffer"]``; with ``momentum=0`` there is no state.
+
+    Args:
+        params: parameters or parameter groups (see ``Optimizer``).
+        lr: learning rate (default 1e-3).
+        momentum: momentum factor (default 0).
+        dampening: dampening of the momentum (default 0).
+        weight_decay: L2 penalty coefficient (default 0).
+        nesterov: use Nesterov momentum (needs momentum > 0 and dampening = 0).
+        maximize: ascend the objective instead of descending it.
+
+    Example::
+
+        >>> opt = nerve.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ):
+        _check_non_negative("SGD", lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=nesterov,
+            maximize=maximize,
+        )
+        super().__init__(params, defaults)
+
+    def _update_group(self, group: dict) -> None:
+        lr = group["lr"]
+        momentum = group["momentum"]
+        dampening = group["dampening"]
+        weight_decay = group["weight_decay"]
+        nesterov = group["nesterov"]
+        maximize = group["maximize"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            param = p._data
+            # `owned`: `grad` is a fresh array this step may overwrite (not the user's .grad).
+            grad, owned = _effective_grad(param, p.grad._data, weight_decay, maximize)
+            if momentum != 0:
+                state = self.state.setdefault(p, {})
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf = grad if owned else grad.copy()
+                    state["momentum_buffer"] = Tensor._wrap(buf)
+                    owned = False
+                else:
+                    buf = buf._data
+                    buf *= momentum
+                    if dampening == 0:
+                        buf += grad
+                    else:
+                        buf += (1 - dampening) * grad
+                if nesterov:
+                    step = buf * momentum
+                    step += grad
+                    grad, owned = step, True
+                else:
+                    grad, owned = buf, False
+            if owned:
+                grad *= lr
+                param -= grad
+            else:
+                param -= lr * grad
+            p._version += 1
