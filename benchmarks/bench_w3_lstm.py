@@ -26,17 +26,14 @@ def _data():
 def _nerve_step():
     import nerve
     from nerve import nn, optim
-    from nerve.nn.embedding import Embedding
-    from nerve.nn.linear import Linear
-    from nerve.nn.functional.loss import cross_entropy
     from nerve.nn import functional as F
 
     class CharLSTM(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embed = Embedding(VOCAB, EMBED)
+            self.embed = nn.Embedding(VOCAB, EMBED)
             self.lstm = nn.LSTM(EMBED, HIDDEN, batch_first=True)
-            self.head = Linear(HIDDEN, VOCAB)
+            self.head = nn.Linear(HIDDEN, VOCAB)
 
         def forward(self, idx):  # idx: (B, T)
             h, _ = self.lstm(self.embed(idx))  # (B, T, H)
@@ -50,7 +47,7 @@ def _nerve_step():
 
     def step():
         logits = model(nx)
-        loss = cross_entropy(logits.reshape(-1, VOCAB), ny)
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), ny)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -91,8 +88,16 @@ def _torch_step():
 
 def workloads():
     torch_setup()
-    return [Workload("W3", "char LSTM LM, H 256, T 64, batch 32 (step)", "tokens/s",
-                     BATCH * SEQ, _nerve_step(), _torch_step())]
+    return [
+        Workload(
+            "W3",
+            "char LSTM LM, H 256, T 64, batch 32 (step)",
+            "tokens/s",
+            BATCH * SEQ,
+            _nerve_step(),
+            _torch_step(),
+        )
+    ]
 
 
 if __name__ == "__main__":

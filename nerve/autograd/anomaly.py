@@ -7,6 +7,7 @@ it was created, so a NaN that appears in backward is reported with the forward l
 
 from __future__ import annotations
 
+import sys
 import traceback
 
 _enabled = [False]
@@ -47,9 +48,23 @@ def _arrays(values):
         yield v._data if isinstance(v, Tensor) else v
 
 
+def _in_backward() -> bool:
+    """Whether the engine's backward pass is on the call stack."""
+    from nerve.autograd.engine import run_backward
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is run_backward.__code__:
+            return True
+        frame = frame.f_back
+    return False
+
+
 def check_forward(cls, args, out) -> None:
     if any(_nonfinite(a) for a in _arrays(tuple(args))):
         return  # not the first op to produce it
+    if any(_nonfinite(o) for o in _arrays(out)) and _in_backward():
+        return  # an op inside a node's backward: check_backward names that node instead
     if any(_nonfinite(o) for o in _arrays(out)):
         raise RuntimeError(
             f"anomaly detected: {cls.__name__} produced NaN or Inf in its forward pass "

@@ -108,7 +108,7 @@ def oja(
 
 
 def leading_eigenvector(x) -> np.ndarray:
-    """The unit leading eigenvector of the (uncentered) second-moment matrix x^T x / N, x: (N, D)."""
+    """The unit leading eigenvector of the second-moment matrix x^T x / N, for x: (N, D)."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"x must have shape (N, D), got shape {x.shape}")

@@ -137,3 +137,24 @@ def capacity_curve(
             for a in np.asarray(loads, dtype=np.float64)
         ]
     )
+
+
+def capacity_estimate(loads, rates, level: float = 0.5) -> float:
+    """The load where the recall rate first falls below level, by linear interpolation.
+
+    loads: (L,) increasing; rates: (L,) from ``capacity_curve``. Returns nan if it never does.
+    """
+    loads, rates = np.asarray(loads, dtype=np.float64), np.asarray(rates, dtype=np.float64)
+    if loads.shape != rates.shape or loads.ndim != 1:
+        raise ValueError(
+            f"loads and rates must be 1-D of one length, got {loads.shape}, {rates.shape}"
+        )
+    below = np.nonzero(rates < level)[0]
+    if len(below) == 0:
+        return float("nan")
+    i = below[0]
+    if i == 0:
+        return float(loads[0])
+    # Between loads[i - 1] (rate >= level) and loads[i] (rate < level).
+    t = (rates[i - 1] - level) / (rates[i - 1] - rates[i])
+    return float(loads[i - 1] + t * (loads[i] - loads[i - 1]))

@@ -70,9 +70,7 @@ class MPNeuron:
             weights = np.ones(n_inputs)
         weights = np.asarray(weights, dtype=np.float64)
         if weights.shape != (n_inputs,):
-            raise ValueError(
-                f"weights must have shape ({n_inputs},), got shape {weights.shape}"
-            )
+            raise ValueError(f"weights must have shape ({n_inputs},), got shape {weights.shape}")
         self.n_inputs = n_inputs
         self.threshold = float(threshold)
         self.inhibitory = inhibitory
@@ -183,7 +181,7 @@ def truth_table_network(table: Mapping[tuple[int, ...], int] | Sequence[int]) ->
             raise ValueError(
                 f"table must have 2**n outputs (n >= 1), got a sequence of length {len(outputs)}"
             )
-        rows = dict(zip(itertools.product((0, 1), repeat=n_inputs), outputs))
+        rows = dict(zip(itertools.product((0, 1), repeat=n_inputs), outputs, strict=True))
     if any(v not in (0, 1) for v in rows.values()):
         raise ValueError(f"table outputs must be 0 or 1, got {sorted(set(rows.values()))}")
 

@@ -101,7 +101,7 @@ class Perceptron:
         errors = []
         for _ in range(max_epochs):
             mistakes = 0
-            for xi, yi in zip(x, y):
+            for xi, yi in zip(x, y, strict=True):
                 if yi * (self.weight @ xi + self.bias) <= 0:
                     self.weight += self.lr * yi * xi
                     self.bias += self.lr * yi

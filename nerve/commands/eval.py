@@ -20,7 +20,7 @@ def run(args) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f"nerve eval: {err}", file=sys.stderr)
         return 2
-    _, test_set, _ = load_data(config.data, config.seed)
+    _, test_set, _ = load_data(config.data)
     trainer = Trainer(model, _NoOptimizer(), nn.CrossEntropyLoss(), metrics=["accuracy"], verbose=False)
     result = trainer.evaluate(DataLoader(test_set, batch_size=256))
     print(f"{config.model} on {config.data} test set ({len(test_set)} samples): "

@@ -15,8 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 <= args.port <= 65535:
-        print(f"nerve playground: --port must be 0..65535, got {args.port}", file=sys.stderr)
+    if not 1 <= args.port <= 65535:
+        print(f"nerve playground: --port must be 1..65535, got {args.port}", file=sys.stderr)
         return 2
     try:
         from nerve.playground.server import serve

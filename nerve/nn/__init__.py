@@ -56,3 +56,12 @@ from nerve.nn.pooling import (  # noqa: F401,E402
     MaxPool1d,
     MaxPool2d,
 )
+from nerve.nn import utils  # noqa: F401,E402
+from nerve.nn.attention import MultiheadAttention  # noqa: F401,E402
+from nerve.nn.transformer import (  # noqa: F401,E402
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from nerve.nn.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401,E402

@@ -43,9 +43,21 @@ class _ConvNd(Module):
     _nd = 2
     _transposed = False
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", output_padding=0, device=None,
-                 dtype=None):
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        output_padding=0,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         layer, nd = type(self).__name__, self._nd
         _channels(layer, "in_channels", in_channels)
@@ -54,7 +66,9 @@ class _ConvNd(Module):
             raise ValueError(f"{layer}: groups must be a positive int, got {groups!r}")
         for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
             if value % groups:
-                raise ValueError(f"{layer}: {name} ({value}) must be divisible by groups ({groups})")
+                raise ValueError(
+                    f"{layer}: {name} ({value}) must be divisible by groups ({groups})"
+                )
         self.kernel_size = _ints(layer, "kernel_size", kernel_size, nd, 1)
         self.stride = _ints(layer, "stride", stride, nd, 1)
         self.dilation = _ints(layer, "dilation", dilation, nd, 1)
@@ -74,7 +88,9 @@ class _ConvNd(Module):
                 f"{layer}: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}"
             )
         if self._transposed and padding_mode != "zeros":
-            raise ValueError(f"{layer}: only padding_mode='zeros' is supported, got {padding_mode!r}")
+            raise ValueError(
+                f"{layer}: only padding_mode='zeros' is supported, got {padding_mode!r}"
+            )
         self.output_padding = _ints(layer, "output_padding", output_padding, nd, 0)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.padding, self.groups, self.padding_mode = padding, groups, padding_mode
@@ -100,7 +116,9 @@ class _ConvNd(Module):
         nd = self._nd
         spatial = "L" if nd == 1 else "H, W"
         if not isinstance(x, Tensor):
-            raise TypeError(f"{type(self).__name__}: expected a Tensor input, got {type(x).__name__}")
+            raise TypeError(
+                f"{type(self).__name__}: expected a Tensor input, got {type(x).__name__}"
+            )
         if x.ndim not in (nd + 1, nd + 2) or x.shape[-nd - 1] != self.in_channels:
             raise ValueError(
                 f"{type(self).__name__}: expected input of shape (N, {self.in_channels}, {spatial})"
@@ -108,8 +126,10 @@ class _ConvNd(Module):
             )
 
     def extra_repr(self) -> str:
-        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-             f"stride={self.stride}")
+        s = (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}"
+        )
         if self.padding != (0,) * self._nd:
             s += f", padding={self.padding!r}"
         if self.dilation != (1,) * self._nd:
@@ -137,15 +157,16 @@ class _Conv(_ConvNd):
         name, nd, padding = type(self).__name__, self._nd, self.padding
         if self.padding_mode != "zeros":
             x, padding = self._pad_explicitly(x), 0
-        return F._conv(name, nd, x, self.weight, self.bias, self.stride, padding,
-                       self.dilation, self.groups)
+        return F._conv(
+            name, nd, x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
+        )
 
     def _pad_explicitly(self, x):
         """reflect/replicate/circular padding as a separate op, before an unpadded convolution."""
         if self.padding == "valid":
             return x
         if self.padding == "same":
-            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size, strict=False)]
             pairs = [(t // 2, t - t // 2) for t in totals]
         else:
             pairs = [(p, p) for p in self.padding]
@@ -165,10 +186,33 @@ class Conv1d(_Conv):
 
     _nd = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class Conv2d(_Conv):
@@ -186,26 +230,82 @@ class Conv2d(_Conv):
 
     _nd = 2
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
 
 class _ConvTranspose(_ConvNd):
     _transposed = True
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
-                 device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, output_padding, device, dtype)
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        output_padding=0,
+        groups=1,
+        bias=True,
+        dilation=1,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            output_padding,
+            device,
+            dtype,
+        )
 
     def forward(self, x):
         self._check_input(x)
-        return F._conv_transpose(type(self).__name__, self._nd, x, self.weight, self.bias,
-                                 self.stride, self.padding, self.output_padding, self.groups,
-                                 self.dilation)
+        return F._conv_transpose(
+            type(self).__name__,
+            self._nd,
+            x,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            self.output_padding,
+            self.groups,
+            self.dilation,
+        )
 
 
 class ConvTranspose1d(_ConvTranspose):

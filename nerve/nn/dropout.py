@@ -12,9 +12,7 @@ class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False, generator=None):
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-            raise ValueError(
-                f"{type(self).__name__}: p must be a probability in [0, 1], got {p!r}"
-            )
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got {p!r}")
         self.p = float(p)
         self.inplace = inplace
         self.generator = generator

@@ -35,8 +35,12 @@ class Unflatten(Module):
     def __init__(self, dim: int, unflattened_size):
         super().__init__()
         sizes = tuple(unflattened_size)
-        if not sizes or sizes.count(-1) > 1 or any(
-            isinstance(s, bool) or not isinstance(s, int) or (s <= 0 and s != -1) for s in sizes
+        if (
+            not sizes
+            or sizes.count(-1) > 1
+            or any(
+                isinstance(s, bool) or not isinstance(s, int) or (s <= 0 and s != -1) for s in sizes
+            )
         ):
             raise ValueError(
                 f"Unflatten: unflattened_size must be a tuple of positive ints (one may be -1), "

@@ -21,8 +21,16 @@ from nerve.device import move
 from nerve.random import _generator
 from nerve.tensor import Tensor
 
-_LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-                "conv_transpose3d", "sigmoid")
+_LINEAR_LIKE = (
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+)
 
 
 def _check(tensor, fn):
@@ -100,8 +108,9 @@ def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
     return _write(tensor, _generator(generator).normal(mean, std, tensor._data.shape))
 
 
-def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator=None):
+def trunc_normal_(
+    tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0, generator=None
+):
     """w ~ N(mean, std^2) restricted to [a, b] (absolute bounds, as in PyTorch): values outside
     are redrawn."""
     _check(tensor, "trunc_normal_")
@@ -109,7 +118,9 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
         raise ValueError(f"init.trunc_normal_: expected a < b, got a={a}, b={b}")
     if std <= 0:
         raise ValueError(f"init.trunc_normal_: std must be positive, got {std}")
-    mass = 0.5 * (math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2))))
+    mass = 0.5 * (
+        math.erf((b - mean) / (std * math.sqrt(2))) - math.erf((a - mean) / (std * math.sqrt(2)))
+    )
     if mass < 1e-4:
         raise ValueError(
             f"init.trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.2g} of N({mean}, {std}^2); "
@@ -122,7 +133,7 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     while filled < n:
         draw = rng.normal(mean, std, int((n - filled) / mass) + 16)
         draw = draw[(draw >= a) & (draw <= b)][: n - filled]
-        out[filled:filled + draw.size] = draw
+        out[filled : filled + draw.size] = draw
         filled += draw.size
     return _write(tensor, out.reshape(tensor._data.shape))
 
@@ -156,7 +167,9 @@ def dirac_(tensor, groups: int = 1):
         raise ValueError(f"init.dirac_: expected a 3-, 4- or 5-D tensor, got {tuple(tensor.shape)}")
     out_per_group = tensor.shape[0] // groups
     if out_per_group * groups != tensor.shape[0]:
-        raise ValueError(f"init.dirac_: dim 0 ({tensor.shape[0]}) is not divisible by groups={groups}")
+        raise ValueError(
+            f"init.dirac_: dim 0 ({tensor.shape[0]}) is not divisible by groups={groups}"
+        )
     values = np.zeros(tensor.shape)
     centre = tuple(k // 2 for k in tensor.shape[2:])
     for g in range(groups):
@@ -180,8 +193,9 @@ def xavier_normal_(tensor, gain: float = 1.0, generator=None):
     return normal_(tensor, 0.0, std, generator=generator)
 
 
-def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     generator=None):
+def kaiming_uniform_(
+    tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+):
     """w ~ U(-bound, bound), bound = gain * sqrt(3 / fan)  (He et al., 2015).
 
     ``a`` is the negative slope of the leaky_relu that follows; ``mode`` chooses fan_in
@@ -194,8 +208,9 @@ def kaiming_uniform_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: s
     return uniform_(tensor, -bound, bound, generator=generator)
 
 
-def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    generator=None):
+def kaiming_normal_(
+    tensor, a: float = 0, mode: str = "fan_in", nonlinearity: str = "leaky_relu", generator=None
+):
     """w ~ N(0, std^2), std = gain / sqrt(fan)."""
     fan = _calculate_correct_fan(tensor, mode)
     if fan == 0:
@@ -242,6 +257,20 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     return _write(tensor, values)
 
 
-__all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_",
-           "ones_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
-           "kaiming_normal_", "orthogonal_", "sparse_"]
+__all__ = [
+    "calculate_gain",
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "zeros_",
+    "ones_",
+    "eye_",
+    "dirac_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+    "sparse_",
+]

@@ -37,8 +37,9 @@ class Linear(Module):
         nerve.Size([4, 8])
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 device=None, dtype=None):
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None
+    ):
         super().__init__()
         _positive_int("Linear", "in_features", in_features)
         _positive_int("Linear", "out_features", out_features)
@@ -76,8 +77,10 @@ class Linear(Module):
         return _LinearFn.apply(x, weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Bilinear(Module):
@@ -90,8 +93,15 @@ class Bilinear(Module):
     1/sqrt(in1_features)).
     """
 
-    def __init__(self, in1_features: int, in2_features: int, out_features: int,
-                 bias: bool = True, device=None, dtype=None):
+    def __init__(
+        self,
+        in1_features: int,
+        in2_features: int,
+        out_features: int,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         _positive_int("Bilinear", "in1_features", in1_features)
         _positive_int("Bilinear", "in2_features", in2_features)
@@ -99,9 +109,7 @@ class Bilinear(Module):
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(
-            _empty((out_features, in1_features, in2_features), device, dtype)
-        )
+        self.weight = Parameter(_empty((out_features, in1_features, in2_features), device, dtype))
         if bias:
             self.bias = Parameter(_empty((out_features,), device, dtype))
         else:
@@ -125,5 +133,7 @@ class Bilinear(Module):
         return bilinear(x1, x2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
-                f"out_features={self.out_features}, bias={self.bias is not None}")
+        return (
+            f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+            f"out_features={self.out_features}, bias={self.bias is not None}"
+        )

@@ -1,7 +1,7 @@
 """Loss modules: each holds its options and calls its function in ``nn.functional.loss``.
 
-    criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
-    loss = criterion(logits, labels)      # logits: (N, C), labels: (N,) int64
+criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
+loss = criterion(logits, labels)      # logits: (N, C), labels: (N,) int64
 """
 
 from __future__ import annotations
@@ -89,8 +89,9 @@ class BCEWithLogitsLoss(_Loss):
     """Binary cross-entropy of logits (sigmoid fused in, stable for any logit).
     ``pos_weight``: (C,) weights of the positive class; ``weight``: per-element rescaling."""
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
-                 pos_weight=None):
+    def __init__(
+        self, weight=None, size_average=None, reduce=None, reduction: str = "mean", pos_weight=None
+    ):
         super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)
         self.register_buffer("pos_weight", pos_weight)
@@ -106,8 +107,15 @@ class CrossEntropyLoss(_WeightedLoss):
     (integer) or class probabilities (the input's shape), with log-softmax fused in.
     ``weight``: (C,) class weights; ``ignore_index``: skipped class; ``label_smoothing``."""
 
-    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean", label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight=None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(weight, size_average, reduce, reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(
@@ -117,21 +125,38 @@ class CrossEntropyLoss(_WeightedLoss):
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+        return F.cross_entropy(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+            label_smoothing=self.label_smoothing,
+        )
 
 
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of log-probabilities x: (N, C) at class indices y: -w_y x_y."""
 
-    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
-                 reduction: str = "mean"):
+    def __init__(
+        self,
+        weight=None,
+        size_average=None,
+        ignore_index: int = -100,
+        reduce=None,
+        reduction: str = "mean",
+    ):
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
-                          reduction=self.reduction)
+        return F.nll_loss(
+            input,
+            target,
+            weight=self.weight,
+            ignore_index=self.ignore_index,
+            reduction=self.reduction,
+        )
 
 
 class KLDivLoss(_Loss):
@@ -140,8 +165,9 @@ class KLDivLoss(_Loss):
 
     _reductions = ("none", "mean", "sum", "batchmean")
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
-                 log_target: bool = False):
+    def __init__(
+        self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+    ):
         super().__init__(size_average, reduce, reduction)
         self.log_target = log_target
 
@@ -152,8 +178,15 @@ class KLDivLoss(_Loss):
 class MultiMarginLoss(_WeightedLoss):
     """Multi-class hinge loss: sum_{j != y} max(0, margin - x_y + x_j)^p / C."""
 
-    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
-                 reduce=None, reduction: str = "mean"):
+    def __init__(
+        self,
+        p: int = 1,
+        margin: float = 1.0,
+        weight=None,
+        size_average=None,
+        reduce=None,
+        reduction: str = "mean",
+    ):
         if p not in (1, 2):
             raise ValueError(f"MultiMarginLoss: p must be 1 or 2, got {p!r}")
         super().__init__(weight, size_average, reduce, reduction)
@@ -161,20 +194,28 @@ class MultiMarginLoss(_WeightedLoss):
         self.margin = margin
 
     def forward(self, input, target):
-        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin,
-                                   weight=self.weight, reduction=self.reduction)
+        return F.multi_margin_loss(
+            input,
+            target,
+            p=self.p,
+            margin=self.margin,
+            weight=self.weight,
+            reduction=self.reduction,
+        )
 
 
 class CosineEmbeddingLoss(_Loss):
     """1 - cos(a, b) for pairs labelled 1, max(0, cos(a, b) - margin) for pairs labelled -1."""
 
-    def __init__(self, margin: float = 0.0, size_average=None, reduce=None,
-                 reduction: str = "mean"):
+    def __init__(
+        self, margin: float = 0.0, size_average=None, reduce=None, reduction: str = "mean"
+    ):
         super().__init__(size_average, reduce, reduction)
         if not -1.0 <= margin <= 1.0:
             raise ValueError(f"CosineEmbeddingLoss: margin must be in [-1, 1], got {margin!r}")
         self.margin = margin
 
     def forward(self, input1, input2, target):
-        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin,
-                                       reduction=self.reduction)
+        return F.cosine_embedding_loss(
+            input1, input2, target, margin=self.margin, reduction=self.reduction
+        )

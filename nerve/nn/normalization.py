@@ -36,6 +36,10 @@ def _make_affine(module, shape, affine, bias, device, dtype):
         module.register_parameter("bias", None)
 
 
+def _dims_text(shape):
+    return ", ".join(map(str, shape))
+
+
 def _reset_affine(module):
     if module.weight is not None:
         module.weight._data[...] = 1
@@ -47,9 +51,18 @@ class _BatchNorm(Module):
     _expected_dims: tuple = ()
     _shape_text = ""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None,
-                 *, bias: bool = True):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ):
         super().__init__()
         name = type(self).__name__
         _check_positive_int(name, "num_features", num_features)
@@ -63,10 +76,12 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         _make_affine(self, num_features, affine, bias, device, dtype)
         if track_running_stats:
-            self.register_buffer("running_mean", creation.zeros(num_features, device=device,
-                                                                dtype=dtype))
-            self.register_buffer("running_var", creation.ones(num_features, device=device,
-                                                              dtype=dtype))
+            self.register_buffer(
+                "running_mean", creation.zeros(num_features, device=device, dtype=dtype)
+            )
+            self.register_buffer(
+                "running_var", creation.ones(num_features, device=device, dtype=dtype)
+            )
             self.register_buffer("num_batches_tracked", creation.tensor(0, device=device))
         else:
             self.register_buffer("running_mean", None)
@@ -102,16 +117,22 @@ class _BatchNorm(Module):
                 x,
                 self.running_mean if (update or use_running) else None,
                 self.running_var if (update or use_running) else None,
-                self.weight, self.bias, not use_running, self.momentum, self.eps,
+                self.weight,
+                self.bias,
+                not use_running,
+                self.momentum,
+                self.eps,
                 self.num_batches_tracked,
             )
         except ValueError as err:
             raise ValueError(f"{type(self).__name__}: {err}") from None
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+            f"affine={self.affine}, bias={self.bias is not None}, "
+            f"track_running_stats={self.track_running_stats}"
+        )
 
 
 class BatchNorm1d(_BatchNorm):
@@ -156,10 +177,19 @@ class LayerNorm(Module):
         >>> ln = nn.LayerNorm(64)
     """
 
-    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, device=None, dtype=None):
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
             raise ValueError(
                 f"LayerNorm: normalized_shape must be a positive int or a tuple of positive ints, "
@@ -178,16 +208,18 @@ class LayerNorm(Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"LayerNorm: expected a Tensor, got {type(x).__name__}")
         k = len(self.normalized_shape)
-        if x._data.shape[x._data.ndim - k:] != self.normalized_shape or x._data.ndim < k:
+        if x._data.shape[x._data.ndim - k :] != self.normalized_shape or x._data.ndim < k:
             raise ValueError(
-                f"{self!r}: expected input of shape (*, {', '.join(map(str, self.normalized_shape))}), "
+                f"{self!r}: expected input of shape (*, {_dims_text(self.normalized_shape)}), "
                 f"got {tuple(x.shape)}"
             )
         return layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
 
 
 class GroupNorm(Module):
@@ -197,8 +229,17 @@ class GroupNorm(Module):
     x: (N, C, *); weight, bias: (C,) (1 and 0 at the start) when ``affine``.
     """
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
-                 device=None, dtype=None, *, bias: bool = True):
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        device=None,
+        dtype=None,
+        *,
+        bias: bool = True,
+    ):
         super().__init__()
         _check_positive_int("GroupNorm", "num_groups", num_groups)
         _check_positive_int("GroupNorm", "num_channels", num_channels)
@@ -228,8 +269,10 @@ class GroupNorm(Module):
         return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class RMSNorm(Module):
@@ -237,10 +280,18 @@ class RMSNorm(Module):
     the trailing ``normalized_shape``. weight starts at 1; ``eps=None`` uses the dtype's
     machine epsilon, as PyTorch does."""
 
-    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True,
-                 device=None, dtype=None):
+    def __init__(
+        self,
+        normalized_shape,
+        eps: float | None = None,
+        elementwise_affine: bool = True,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = (
+            (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        )
         if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in shape):
             raise ValueError(
                 f"RMSNorm: normalized_shape must be a positive int or a tuple of positive ints, "
@@ -256,12 +307,14 @@ class RMSNorm(Module):
 
     def forward(self, x):
         k = len(self.normalized_shape)
-        if not isinstance(x, Tensor) or tuple(x.shape[x.ndim - k:]) != self.normalized_shape:
+        if not isinstance(x, Tensor) or tuple(x.shape[x.ndim - k :]) != self.normalized_shape:
             raise ValueError(
-                f"{self!r}: expected input of shape (*, {', '.join(map(str, self.normalized_shape))}), "
+                f"{self!r}: expected input of shape (*, {_dims_text(self.normalized_shape)}), "
                 f"got {tuple(getattr(x, 'shape', ()))}"
             )
         return rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )

@@ -34,8 +34,13 @@ class _Pool(Module):
         self.padding = _ints(layer, "padding", padding, nd, 0)
         self.dilation = _ints(layer, "dilation", dilation, nd, 1)
         self.ceil_mode = bool(ceil_mode)
-        as_tuple = (lambda v: (v,) * nd if isinstance(v, int) else tuple(v))
-        for p, k, d in zip(as_tuple(self.padding), as_tuple(kernel), as_tuple(self.dilation)):
+
+        def as_tuple(v):
+            return (v,) * nd if isinstance(v, int) else tuple(v)
+
+        for p, k, d in zip(
+            as_tuple(self.padding), as_tuple(kernel), as_tuple(self.dilation), strict=False
+        ):
             if p > (d * (k - 1) + 1) // 2:
                 raise ValueError(
                     f"{layer}: padding must be at most half of the (dilated) kernel size, got "
@@ -43,8 +48,10 @@ class _Pool(Module):
                 )
 
     def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"ceil_mode={self.ceil_mode}")
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"ceil_mode={self.ceil_mode}"
+        )
 
 
 class MaxPool1d(_Pool):
@@ -54,14 +61,24 @@ class MaxPool1d(_Pool):
 
     _nd = 1
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         self.return_indices = return_indices
 
     def forward(self, x):
-        return F._max_pool(type(self).__name__, 1, x, self.kernel_size, self.stride,
-                           self.padding, self.dilation, self.ceil_mode, self.return_indices)
+        return F._max_pool(
+            type(self).__name__,
+            1,
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class MaxPool2d(_Pool):
@@ -74,14 +91,24 @@ class MaxPool2d(_Pool):
         nerve.Size([1, 6, 14, 14])
     """
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
-                 ceil_mode=False):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False
+    ):
         super().__init__(kernel_size, stride, padding, dilation, ceil_mode)
         self.return_indices = return_indices
 
     def forward(self, x):
-        return F._max_pool(type(self).__name__, 2, x, self.kernel_size, self.stride,
-                           self.padding, self.dilation, self.ceil_mode, self.return_indices)
+        return F._max_pool(
+            type(self).__name__,
+            2,
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.dilation,
+            self.ceil_mode,
+            self.return_indices,
+        )
 
 
 class AvgPool1d(_Pool):
@@ -90,14 +117,23 @@ class AvgPool1d(_Pool):
 
     _nd = 1
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True):
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True
+    ):
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = count_include_pad
 
     def forward(self, x):
-        return F._avg_pool(type(self).__name__, 1, x, self.kernel_size, self.stride,
-                           self.padding, self.ceil_mode, self.count_include_pad)
+        return F._avg_pool(
+            type(self).__name__,
+            1,
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+        )
 
 
 class AvgPool2d(_Pool):
@@ -105,16 +141,31 @@ class AvgPool2d(_Pool):
     ``count_include_pad=False`` divides by the number of real inputs under each window;
     ``divisor_override`` replaces the divisor."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
-                 count_include_pad=True, divisor_override=None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode=False,
+        count_include_pad=True,
+        divisor_override=None,
+    ):
         super().__init__(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = count_include_pad
         self.divisor_override = divisor_override
 
     def forward(self, x):
-        return F._avg_pool(type(self).__name__, 2, x, self.kernel_size, self.stride,
-                           self.padding, self.ceil_mode, self.count_include_pad,
-                           self.divisor_override)
+        return F._avg_pool(
+            type(self).__name__,
+            2,
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
 
 class _Adaptive(Module):

@@ -51,8 +51,19 @@ def _uniform_parameter(shape, bound, dtype):
 class RNNBase(Module):
     """Shared machinery of RNN, LSTM and GRU: parameters, shape checks, layer stacking."""
 
-    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(
+        self,
+        mode,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        device=None,
+        dtype=None,
+    ):
         super().__init__()
         layer = type(self).__name__
         _check_positive_int(layer, "input_size", input_size)
@@ -60,8 +71,11 @@ class RNNBase(Module):
         _check_positive_int(layer, "num_layers", num_layers)
         _check_dropout(layer, dropout)
         if dropout > 0 and num_layers == 1:
-            warnings.warn(f"{layer}: dropout={dropout} has no effect with num_layers=1: it acts "
-                          "between layers", stacklevel=3)
+            warnings.warn(
+                f"{layer}: dropout={dropout} has no effect with num_layers=1: it acts "
+                "between layers",
+                stacklevel=3,
+            )
         self.mode = mode
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
@@ -97,8 +111,12 @@ class RNNBase(Module):
 
     def _layer_params(self, k, suffix):
         get = self._parameters.get
-        return (get(f"weight_ih_l{k}{suffix}"), get(f"weight_hh_l{k}{suffix}"),
-                get(f"bias_ih_l{k}{suffix}"), get(f"bias_hh_l{k}{suffix}"))
+        return (
+            get(f"weight_ih_l{k}{suffix}"),
+            get(f"weight_hh_l{k}{suffix}"),
+            get(f"bias_ih_l{k}{suffix}"),
+            get(f"bias_hh_l{k}{suffix}"),
+        )
 
     def _check_input(self, x):
         layer = type(self).__name__
@@ -132,10 +150,9 @@ class RNNBase(Module):
                 w_ih, w_hh, b_ih, b_hh = self._layer_params(k, suffix)
                 row = k * self.num_directions + d
                 init = [None if s is None else s[row] for s in states]
-                gx = linear(layer_input, w_ih, b_ih)
-                result = self._layer(gx, w_hh, b_hh, init, bool(d))
+                result = self._layer(layer_input, w_ih, w_hh, b_ih, b_hh, init, bool(d))
                 outputs.append(result[0])
-                for acc, final in zip(finals, result[1:]):
+                for acc, final in zip(finals, result[1:], strict=True):
                     acc.append(final)
             layer_input = outputs[0] if len(outputs) == 1 else cat(outputs, -1)
             if k < self.num_layers - 1:
@@ -148,12 +165,14 @@ class RNNBase(Module):
         if not batched:  # (L, H_in) -> (1, L, H_in) or (L, 1, H_in)
             x = x.unsqueeze(0 if self.batch_first else 1)
         batch = x.shape[0 if self.batch_first else 1]
-        for i, (s, name) in enumerate(zip(states, names)):
+        for i, (s, name) in enumerate(zip(states, names, strict=True)):
             if s is not None:
                 self._check_state(s, name, batch, batched)
                 if s.dtype != x.dtype:
-                    raise TypeError(f"{type(self).__name__}: {name} dtype {s.dtype} does not "
-                                    f"match the input dtype {x.dtype}")
+                    raise TypeError(
+                        f"{type(self).__name__}: {name} dtype {s.dtype} does not "
+                        f"match the input dtype {x.dtype}"
+                    )
                 states[i] = s if batched else s.unsqueeze(1)
         out, finals = self._run(x, states)
         if not batched:
@@ -183,16 +202,37 @@ class RNN(RNNBase):
     N, H). Returns (output (L, N, D*H), h_n (D*num_layers, N, H)).
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        nonlinearity="tanh",
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        device=None,
+        dtype=None,
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
-                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         device, dtype)
+        super().__init__(
+            "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+        )
 
-    def _layer(self, gx, w_hh, b_hh, init, reverse):
+    def _layer(self, x, w_ih, w_hh, b_ih, b_hh, init, reverse):
+        gx = linear(x, w_ih, b_ih)  # all input projections in one matmul
         return R.rnn_layer(gx, w_hh, b_hh, init[0], self.nonlinearity, reverse, self.batch_first)
 
     def forward(self, input, hx=None):
@@ -210,15 +250,36 @@ class LSTM(RNNBase):
     (D*num_layers, N, H). Returns (output (L, N, D*H), (h_n, c_n)).
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        proj_size=0,
+        device=None,
+        dtype=None,
+    ):
         if proj_size != 0:
             raise ValueError(f"LSTM: proj_size is not supported (expected 0), got {proj_size!r}")
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device, dtype)
+        super().__init__(
+            "LSTM",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+        )
 
-    def _layer(self, gx, w_hh, b_hh, init, reverse):
-        return R.lstm_layer(gx, w_hh, b_hh, init[0], init[1], reverse, self.batch_first)
+    def _layer(self, x, w_ih, w_hh, b_ih, b_hh, init, reverse):
+        return R.lstm_layer(x, w_ih, w_hh, b_ih, b_hh, init[0], init[1], reverse, self.batch_first)
 
     def forward(self, input, hx=None):
         if hx is None:
@@ -240,12 +301,33 @@ class GRU(RNNBase):
     Shapes as for ``RNN``. Returns (output, h_n).
     """
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, device, dtype)
+    def __init__(
+        self,
+        input_size,
+        hidden_size,
+        num_layers=1,
+        bias=True,
+        batch_first=False,
+        dropout=0.0,
+        bidirectional=False,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            "GRU",
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+        )
 
-    def _layer(self, gx, w_hh, b_hh, init, reverse):
+    def _layer(self, x, w_ih, w_hh, b_ih, b_hh, init, reverse):
+        gx = linear(x, w_ih, b_ih)
         return R.gru_layer(gx, w_hh, b_hh, init[0], reverse, self.batch_first)
 
     def forward(self, input, hx=None):
@@ -279,13 +361,15 @@ class RNNCellBase(Module):
         layer = type(self).__name__
         if not isinstance(x, Tensor) or x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             got = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-            raise ValueError(f"{layer}: expected input of shape (N, {self.input_size}) or "
-                             f"({self.input_size},), got {got}")
+            raise ValueError(
+                f"{layer}: expected input of shape (N, {self.input_size}) or "
+                f"({self.input_size},), got {got}"
+            )
         batched = x.ndim == 2
         x = x if batched else x.unsqueeze(0)
         expected = (x.shape[0], self.hidden_size) if batched else (self.hidden_size,)
         out = []
-        for s, name in zip(states, names):
+        for s, name in zip(states, names, strict=True):
             if s is None:
                 xp = array_module(x._data)
                 s = Tensor._wrap(xp.zeros((x.shape[0], self.hidden_size), dtype=x._data.dtype))
@@ -305,11 +389,13 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu). x: (N, H_in), h: (N, H)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
-                 dtype=None):
+    def __init__(
+        self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None
+    ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(
-                f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+                f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+            )
         super().__init__(input_size, hidden_size, bias, 1, dtype)
         self.nonlinearity = nonlinearity
 

@@ -89,6 +89,10 @@ def _float_operand(x, op):
     return x
 
 
+def _zeros_like(grad):
+    return Tensor._wrap(array_module(grad._data).zeros_like(grad._data))
+
+
 def _sum_to(g, shape):
     from nerve.ops.shape import sum_to
 
@@ -175,7 +179,7 @@ class Pow(Function):
         grad_a = grad_b = None
         if need_a:
             if not isinstance(b, Tensor) and b == 0:
-                grad_a = grad * 0
+                grad_a = _zeros_like(grad)
             else:
                 grad_a = _sum_to(grad * b * a ** (b - 1), _shape(a))
         if need_b:
@@ -183,7 +187,7 @@ class Pow(Function):
                 safe_log = where(a > 0, a, 1).log()
                 grad_b = _sum_to(grad * a**b * safe_log, _shape(b))
             else:
-                grad_b = _sum_to(grad * a**b * math.log(a), _shape(b)) if a > 0 else grad * 0
+                grad_b = _sum_to(grad * a**b * math.log(a), _shape(b)) if a > 0 else _zeros_like(grad)
         return grad_a, grad_b
 
 
@@ -418,7 +422,7 @@ class Where(Function):
     def backward(ctx, grad):
         cond = Tensor._wrap(ctx.cond)
         _, need_a, need_b = ctx.needs_input_grad
-        zero = grad * 0
+        zero = _zeros_like(grad)  # NOTE: not grad * 0, which keeps a NaN of the other branch
         return (None,
                 _sum_to(where(cond, grad, zero), ctx.shapes[0]) if need_a else None,
                 _sum_to(where(cond, zero, grad), ctx.shapes[1]) if need_b else None)
@@ -465,7 +469,7 @@ class ZeroGradient(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * 0, None
+        return _zeros_like(grad), None
 
 
 # ---------------------------------------------------------------------------- public functions
@@ -608,11 +612,13 @@ def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # NOTE: PyTorch's gradient: x gets it where min <= x <= max (ties included), a bound
+        # only where it is strictly the one taken; maximum() would split ties in half.
         out = x
         if min is not None:
-            out = maximum(out, min)
+            out = where(out < min, min, out)
         if max is not None:
-            out = minimum(out, max)
+            out = where(out > max, max, out)
         return out
     return Clamp.apply(x, min, max)
 

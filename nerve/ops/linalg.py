@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nerve.autograd.function import Function
+from nerve.autograd.grad_mode import _enabled
 from nerve.device import array_module
 from nerve.tensor import Tensor
 
@@ -79,8 +80,8 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad
-        if not grad.requires_grad and not x.requires_grad and not weight.requires_grad:
-            # Plain arrays: three BLAS calls, no graph bookkeeping.
+        if not _enabled[0]:
+            # No graph is being recorded (create_graph=False): three BLAS calls on plain arrays.
             g = grad._data
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
             x2 = x._data.reshape(-1, x._data.shape[-1]) if x._data.ndim != 2 else x._data

@@ -85,9 +85,9 @@ class Adam(Optimizer):
                 continue
             param = p._data
             xp = array_module(param)
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = self._new_state(param, amsgrad)
+            state = self.state[p]
+            if not state:  # the first step (or a state that was read, not yet filled)
+                state.update(self._new_state(param, amsgrad))
             step = _step_count(state)
             if decoupled:
                 if weight_decay != 0:

@@ -3,8 +3,9 @@
 An optimizer holds ``param_groups``, a list of dicts, each with its ``"params"`` (a list of
 tensors) and its hyper-parameters (``"lr"``, ...; missing ones come from ``defaults``), and
 ``state``, a dict from a parameter to a dict of what its update rule remembers (momentum buffers,
-moment estimates, the step count). A subclass writes ``step()``, which reads each parameter's
-``.grad`` and changes the parameter's array in place.
+moment estimates, the step count). A subclass writes ``_update_group(group)``, which reads each
+parameter's ``.grad`` and changes the parameter's array in place; the base ``step()`` runs it for
+every group under ``no_grad``. (A PyTorch-style subclass that overrides ``step()`` works too.)
 
 ``state_dict()`` uses PyTorch's format, with parameters replaced by their position over all groups::
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections import defaultdict
 
 from nerve.autograd import grad_mode
 from nerve.tensor import Tensor
@@ -45,7 +47,7 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = defaults
-        self.state: dict = {}
+        self.state: defaultdict = defaultdict(dict)  # as PyTorch's: opt.state[p] is {} at first
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
             raise TypeError(
@@ -199,7 +201,7 @@ class Optimizer:
             for group, saved in zip(self.param_groups, saved_groups, strict=True)
             for index, p in zip(saved["params"], group["params"], strict=True)
         }
-        self.state = {}
+        self.state = defaultdict(dict)
         for index, saved_state in state_dict["state"].items():
             p = param_of.get(int(index))
             if p is None:

@@ -79,9 +79,9 @@ class RMSprop(Optimizer):
             param = p._data
             xp = array_module(param)
             grad, _ = _effective_grad(param, p.grad._data, group["weight_decay"], group["maximize"])
-            state = self.state.get(p)
-            if state is None:
-                state = self.state[p] = self._new_state(param, momentum, centered)
+            state = self.state[p]
+            if not state:  # the first step (or a state that was read, not yet filled)
+                state.update(self._new_state(param, momentum, centered))
             _step_count(state)
             square_avg = state["square_avg"]._data
             square_avg *= alpha

@@ -72,7 +72,7 @@ class SGD(Optimizer):
             # `owned`: `grad` is a fresh array this step may overwrite (not the user's .grad).
             grad, owned = _effective_grad(param, p.grad._data, weight_decay, maximize)
             if momentum != 0:
-                state = self.state.setdefault(p, {})
+                state = self.state[p]
                 buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = grad if owned else grad.copy()

@@ -121,6 +121,7 @@ SCHEMAS: dict[str, dict[str, Field]] = {
     },
     "learn.export": {},
     "learn.backprop": {"enabled": Field("bool", False)},
+    "learn.ack": {},
 }
 
 

@@ -133,6 +133,17 @@ def _same_origin(websocket: WebSocket) -> bool:
     return origin.split("://", 1)[-1].rstrip("/") == host
 
 
+def _single_threaded_blas() -> None:
+    """One BLAS thread: the playground's matrices are tiny (16 x 16 at most, 2304 rows), and a
+    multi-threaded BLAS spends more time waking its threads than multiplying (measured 0.16 ms
+    vs 1-8 ms per product on a busy 2-core machine)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: the playground works without it, only slower
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) -> None:
     """Run the playground with uvicorn until interrupted; opens the page in a browser."""
     import threading
@@ -142,6 +153,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True) 
 
     from nerve.playground.protocol import LIMITS
 
+    _single_threaded_blas()
     url = f"http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/"
     config = uvicorn.Config(
         create_app(),

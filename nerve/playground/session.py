@@ -4,8 +4,11 @@
 on it; every refusal or failure becomes an ``error`` message for the page, never an exception
 out of the session. ``run()`` is the training loop: while playing, it runs updates for
 ``TRAIN_SLICE_S`` seconds (or as long as the last frame took, if longer), then measures and
-sends a frame, then yields to the event loop so
-messages (pause, a new learning rate) are handled between slices.
+sends a frame, then yields to the event loop so messages (pause, a new learning rate) are
+handled between slices. The page acknowledges each frame (``learn.ack``); while
+``MAX_FRAMES_IN_FLIGHT`` frames are unacknowledged the loop trains on without sending, so a
+slow page never falls behind a queue of stale frames (a frame unacknowledged for
+``ACK_TIMEOUT_S`` counts as drawn, so a client that never acks still gets a frame every 2 s).
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ from nerve.playground.trainer import Trainer
 log = logging.getLogger("nerve.playground")
 
 TRAIN_SLICE_S = 0.05  # training time between two frames while playing
+MAX_FRAMES_IN_FLIGHT = 1  # frames sent but not yet acknowledged by the page
+MAX_SLICE_S = 0.2  # the longest a message waits for a training slice to end
+WAIT_SLICE_S = 0.01  # training slice while waiting for an acknowledgement
+ACK_TIMEOUT_S = 2.0  # a frame not acknowledged by then counts as drawn (a client without acks)
 
 
 class Session:
@@ -47,6 +54,8 @@ class Session:
         self._seeds = np.random.default_rng()
         self._update_times: deque[tuple[float, int]] = deque(maxlen=20)
         self._frame_cost = 0.0
+        self.frames_in_flight = 0
+        self._last_frame_at = 0.0
 
     async def send(self, message: dict[str, Any]) -> None:
         if self.closed:
@@ -155,6 +164,9 @@ class Session:
             raise ProtocolError("the run diverged (NaN or Inf): nothing to export", "learn.export")
         await self.send(export.export_message(trainer))
 
+    async def _on_learn_ack(self, fields: dict[str, Any]) -> None:
+        self.frames_in_flight = max(0, self.frames_in_flight - 1)
+
     async def _on_learn_backprop(self, fields: dict[str, Any]) -> None:
         self.keep_gradients = fields["enabled"]
         if self.trainer is not None:
@@ -200,6 +212,8 @@ class Session:
             updates_per_second=self.updates_per_second(),
             config={k: v for k, v in t.config.items() if k in LEARN_CONFIG},
         )
+        self.frames_in_flight += 1
+        self._last_frame_at = time.perf_counter()
         await self.send(frame)
 
     def updates_per_second(self) -> float:
@@ -217,12 +231,18 @@ class Session:
                 continue
             trainer = self.trainer
             try:
-                # NOTE: training gets at least as much time as measuring and drawing a frame.
-                budget = max(TRAIN_SLICE_S, self._frame_cost)
+                # NOTE: training gets at least as much time as measuring and drawing a frame;
+                # while the page is busy, short slices so its ack is noticed soon.
+                budget = min(max(TRAIN_SLICE_S, self._frame_cost), MAX_SLICE_S)
+                if self._page_busy():
+                    budget = WAIT_SLICE_S
                 trainer.train_updates(budget, until_epoch=self.until_epoch)
                 self._update_times.append((time.perf_counter(), trainer.updates))
                 if self.until_epoch is not None and trainer.epoch >= self.until_epoch:
                     self.running = False
+                if self.running and not trainer.diverged and self._page_busy():
+                    await asyncio.sleep(0)
+                    continue  # the page is still drawing: train on, send later
                 started = time.perf_counter()
                 trainer.measure()
                 if trainer.diverged:
@@ -242,6 +262,11 @@ class Session:
                     }
                 )
             await asyncio.sleep(0)
+
+    def _page_busy(self) -> bool:
+        if time.perf_counter() - self._last_frame_at > ACK_TIMEOUT_S:
+            self.frames_in_flight = 0
+        return self.frames_in_flight >= MAX_FRAMES_IN_FLIGHT
 
     def close(self) -> None:
         self.closed = True

@@ -16,6 +16,7 @@ can interleave training with messages and frames.
 
 from __future__ import annotations
 
+import base64
 import math
 import time
 from typing import Any
@@ -26,6 +27,7 @@ import nerve
 from nerve import nn, optim
 from nerve.playground import data as pdata
 from nerve.playground.model import build_mlp, layer_outputs, linears, weights
+from nerve.playground.protocol import ProtocolError
 
 BOUNDARY_GRID = 48  # decision-boundary resolution (cells per side)
 NEURON_STRIDE = 2  # neuron heatmaps use every 2nd cell: 24 x 24
@@ -40,8 +42,6 @@ class Trainer:
         seed = config["seed"]
         if config["dataset"] == "csv":
             if uploaded is None:
-                from nerve.playground.protocol import ProtocolError
-
                 raise ProtocolError(
                     "no CSV uploaded in this session: upload one first", "learn.config", "dataset"
                 )
@@ -63,14 +63,15 @@ class Trainer:
         self.grid_features = pdata.features(self.grid_points, names)
         outputs = self.num_classes if self.num_classes > 2 else 1
         self.sizes = [len(names), *config["layers"], outputs]
-        self.rng = np.random.default_rng(seed)
         self.reset()
 
     # ----- state -----------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Fresh weights from the seed, a fresh optimizer, epoch 0."""
+        """Fresh weights and batch order from the seed, a fresh optimizer, epoch 0: a reset run
+        repeats the first one."""
         c = self.config
+        self.rng = np.random.default_rng(c["seed"])
         self.model = build_mlp(self.sizes, c["activation"], c["dropout"], c["seed"])
         self.model.train()
         self.optimizer = self._make_optimizer()
@@ -144,9 +145,11 @@ class Trainer:
             self.order = self.rng.permutation(len(self.y_train))
         x = nerve.from_numpy(self.x_train[batch])
         self.model.train()
-        loss = self._loss(self.model(x), self.y_train[batch]) + self._penalty()
-        self.optimizer.zero_grad()
-        loss.backward()
+        # NOTE: a diverging run overflows on purpose; it is caught below, not warned about.
+        with np.errstate(all="ignore"):
+            loss = self._loss(self.model(x), self.y_train[batch]) + self._penalty()
+            self.optimizer.zero_grad()
+            loss.backward()
         self.last_loss = float(loss.item())
         if not math.isfinite(self.last_loss):
             self.diverged = True
@@ -157,7 +160,8 @@ class Trainer:
                 [m.weight.grad.numpy().copy() for m in layers],
                 [m.bias.grad.numpy().copy() for m in layers],
             )
-        self.optimizer.step()
+        with np.errstate(all="ignore"):
+            self.optimizer.step()
         self.updates += 1
 
     def _loss(self, output: nerve.Tensor, y: np.ndarray) -> nerve.Tensor:
@@ -206,6 +210,14 @@ class Trainer:
     def evaluate(self) -> dict[str, float]:
         """Loss (without the penalty) and accuracy on the train and test points, dropout off."""
         result = {}
+        with np.errstate(all="ignore"):
+            result = self._evaluate()
+        if not all(math.isfinite(v) for v in result.values()):
+            self.diverged = True
+        return result
+
+    def _evaluate(self) -> dict[str, float]:
+        result = {}
         for part, x, y in (
             ("train", self.x_train, self.y_train),
             ("test", self.x_test, self.y_test),
@@ -218,8 +230,6 @@ class Trainer:
                 out = self._squash(logits)
                 guess = out.argmax(1) if self.num_classes > 2 else (out[:, 0] > 0.5).astype(int)
                 result[f"{part}_accuracy"] = float((guess == y).mean())
-        if not all(math.isfinite(v) for v in result.values()):
-            self.diverged = True
         return result
 
     def _record(self) -> None:
@@ -238,8 +248,9 @@ class Trainer:
 
     def frame(self) -> dict[str, Any]:
         """What the page draws now: metrics, weights, boundary and per-neuron heatmaps."""
-        outputs = layer_outputs(self.model, self.grid_features)
-        boundary = self._squash(outputs[-1][1])
+        with np.errstate(all="ignore"):
+            outputs = layer_outputs(self.model, self.grid_features)
+            boundary = self._squash(outputs[-1][1])
         neurons = []
         side = BOUNDARY_GRID
         for _, a in outputs[:-1]:
@@ -271,8 +282,6 @@ class Trainer:
 
 def encode_heatmap(values: np.ndarray) -> dict[str, Any]:
     """Values scaled by their largest magnitude into bytes (0 = -max, 255 = +max), base64."""
-    import base64
-
     peak = float(np.nanmax(np.abs(values))) if values.size else 0.0
     peak = peak if math.isfinite(peak) and peak > 0 else 1.0
     scaled = np.nan_to_num(values / peak, nan=0.0)
@@ -282,8 +291,6 @@ def encode_heatmap(values: np.ndarray) -> dict[str, Any]:
 
 def encode_probabilities(values: np.ndarray, problem: str) -> str:
     """Boundary values as bytes, base64: probabilities 0..1 (or regression -1..1) -> 0..255."""
-    import base64
-
     low = -1.0 if problem == "regression" else 0.0
     scaled = np.nan_to_num((values - low) / (1.0 - low), nan=0.5)
     quantized = np.clip(np.round(scaled * 255), 0, 255).astype(np.uint8)

@@ -13,7 +13,9 @@ from nerve.autograd import gradcheck
 
 
 def _copy(module, twin):
-    for (name, p), (tname, tp) in zip(module.named_parameters(), twin.named_parameters()):
+    for (name, p), (tname, tp) in zip(
+        module.named_parameters(), twin.named_parameters(), strict=True
+    ):
         assert name == tname
         p._data[...] = tp.detach().numpy()
 
@@ -31,15 +33,21 @@ def _run_both(module, twin, x_np, seed_grad=True):
 
 def _check_grads(module, twin, x, tx, scale=1.0):
     assert_close(x.grad, tx.grad, scale=scale, what="input grad")
-    for (name, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters()):
+    for (name, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
         assert_close(p.grad, tp.grad, scale=scale, what=f"grad of {name}")
 
 
 # ---------------------------------------------------------------------------- batch norm
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("kind, shape", [("BatchNorm1d", (8, 3)), ("BatchNorm1d", (4, 3, 5)),
-                                         ("BatchNorm2d", (4, 3, 5, 6)),
-                                         ("BatchNorm3d", (2, 3, 2, 3, 4))])
+@pytest.mark.parametrize(
+    "kind, shape",
+    [
+        ("BatchNorm1d", (8, 3)),
+        ("BatchNorm1d", (4, 3, 5)),
+        ("BatchNorm2d", (4, 3, 5, 6)),
+        ("BatchNorm3d", (2, 3, 2, 3, 4)),
+    ],
+)
 @pytest.mark.parametrize("momentum", [0.1, None])
 def test_batchnorm_train_then_eval_matches_torch(dtype, kind, shape, momentum):
     rng = np.random.default_rng(0)
@@ -106,9 +114,11 @@ def test_batch_norm_running_var_uses_unbiased_variance():
 def test_layernorm_matches_torch(dtype, normalized, shape, affine, bias):
     rng = np.random.default_rng(3)
     twin = torch.nn.LayerNorm(normalized, elementwise_affine=affine, bias=bias).to(
-        getattr(torch, dtype))
-    module = nn.LayerNorm(normalized, elementwise_affine=affine, bias=bias,
-                          dtype=getattr(nerve, dtype))
+        getattr(torch, dtype)
+    )
+    module = nn.LayerNorm(
+        normalized, elementwise_affine=affine, bias=bias, dtype=getattr(nerve, dtype)
+    )
     if affine:
         with torch.no_grad():
             for p in twin.parameters():
@@ -129,8 +139,9 @@ def test_layernorm_is_the_same_in_train_and_eval():
 
 # ---------------------------------------------------------------------------- group norm, rms norm
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("groups, shape", [(2, (3, 4, 5)), (1, (2, 4, 3, 3)), (4, (2, 4, 3, 3)),
-                                           (2, (5, 4))])
+@pytest.mark.parametrize(
+    "groups, shape", [(2, (3, 4, 5)), (1, (2, 4, 3, 3)), (4, (2, 4, 3, 3)), (2, (5, 4))]
+)
 def test_groupnorm_matches_torch(dtype, groups, shape):
     rng = np.random.default_rng(4)
     twin = torch.nn.GroupNorm(groups, 4).to(getattr(torch, dtype))
@@ -182,14 +193,23 @@ def test_gradcheck_group_norm():
     assert gradcheck(lambda x, w, b: F.group_norm(x, 2, w, b), (x, w, b))
 
 
-@pytest.mark.parametrize("fn, torch_fn", [
-    (lambda x, w, b: F.layer_norm(x, (4,), w, b),
-     lambda x, w, b: torch.nn.functional.layer_norm(x, (4,), w, b)),
-    (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
-     lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, training=True)),
-    (lambda x, w, b: F.group_norm(x, 2, w, b),
-     lambda x, w, b: torch.nn.functional.group_norm(x, 2, w, b)),
-])
+@pytest.mark.parametrize(
+    "fn, torch_fn",
+    [
+        (
+            lambda x, w, b: F.layer_norm(x, (4,), w, b),
+            lambda x, w, b: torch.nn.functional.layer_norm(x, (4,), w, b),
+        ),
+        (
+            lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+            lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, training=True),
+        ),
+        (
+            lambda x, w, b: F.group_norm(x, 2, w, b),
+            lambda x, w, b: torch.nn.functional.group_norm(x, 2, w, b),
+        ),
+    ],
+)
 def test_second_derivatives_match_torch(fn, torch_fn):
     """create_graph=True runs the Tensor-op backward: grad of sum(dL/dx^2) w.r.t. x, w, b."""
     rng = np.random.default_rng(6)
@@ -204,7 +224,7 @@ def test_second_derivatives_match_torch(fn, torch_fn):
     (tgx,) = torch.autograd.grad(tloss, [theirs[0]], create_graph=True)
     (tgx * tgx).sum().backward()
     assert_close(gx, tgx)
-    for a, b in zip(ours, theirs):
+    for a, b in zip(ours, theirs, strict=True):
         if b.grad is None:  # the bias does not reach dL/dx
             assert a.grad is None or not a.grad.numpy().any()
         else:
@@ -213,34 +233,58 @@ def test_second_derivatives_match_torch(fn, torch_fn):
 
 # ---------------------------------------------------------------------------- errors
 def test_constructor_errors_name_layer_argument_and_value():
-    with pytest.raises(ValueError, match=r"GroupNorm: num_groups must divide num_channels, "
-                                         r"got num_groups=3 and num_channels=4"):
+    with pytest.raises(
+        ValueError,
+        match=r"GroupNorm: num_groups must divide num_channels, "
+        r"got num_groups=3 and num_channels=4",
+    ):
         nn.GroupNorm(3, 4)
-    with pytest.raises(ValueError, match=r"BatchNorm2d: num_features must be a positive integer, "
-                                         r"got -2"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm2d: num_features must be a positive integer, "
+        r"got -2",
+    ):
         nn.BatchNorm2d(-2)
-    with pytest.raises(ValueError, match=r"BatchNorm1d: momentum must be in \[0, 1\] or None, "
-                                         r"got 2"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm1d: momentum must be in \[0, 1\] or None, "
+        r"got 2",
+    ):
         nn.BatchNorm1d(3, momentum=2)
     with pytest.raises(ValueError, match=r"LayerNorm: normalized_shape must be a positive int"):
         nn.LayerNorm(0)
 
 
 def test_forward_shape_errors_name_layer_expected_and_received():
-    with pytest.raises(ValueError, match=r"BatchNorm2d\(3.*\): expected input of shape "
-                                         r"\(N, 3, H, W\), got \(2, 4, 5, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm2d\(3.*\): expected input of shape "
+        r"\(N, 3, H, W\), got \(2, 4, 5, 5\)",
+    ):
         nn.BatchNorm2d(3)(nerve.randn(2, 4, 5, 5))
-    with pytest.raises(ValueError, match=r"BatchNorm1d\(3.*\): expected input of shape "
-                                         r"\(N, 3\) or \(N, 3, L\), got \(2, 3, 4, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm1d\(3.*\): expected input of shape "
+        r"\(N, 3\) or \(N, 3, L\), got \(2, 3, 4, 4\)",
+    ):
         nn.BatchNorm1d(3)(nerve.randn(2, 3, 4, 4))
-    with pytest.raises(ValueError, match=r"LayerNorm\(\(8,\).*\): expected input of shape "
-                                         r"\(\*, 8\), got \(2, 7\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LayerNorm\(\(8,\).*\): expected input of shape "
+        r"\(\*, 8\), got \(2, 7\)",
+    ):
         nn.LayerNorm(8)(nerve.randn(2, 7))
-    with pytest.raises(ValueError, match=r"GroupNorm\(2, 4.*\): expected input of shape "
-                                         r"\(N, 4, \*\), got \(2, 6\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"GroupNorm\(2, 4.*\): expected input of shape "
+        r"\(N, 4, \*\), got \(2, 6\)",
+    ):
         nn.GroupNorm(2, 4)(nerve.randn(2, 6))
-    with pytest.raises(ValueError, match=r"BatchNorm1d: batch_norm: expected more than 1 value "
-                                         r"per channel when training"):
+    with pytest.raises(
+        ValueError,
+        match=r"BatchNorm1d: batch_norm: expected more than 1 value "
+        r"per channel when training",
+    ):
         nn.BatchNorm1d(3)(nerve.randn(1, 3))
 
 

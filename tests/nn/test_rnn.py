@@ -15,7 +15,7 @@ def _copy_weights(module, twin):
     """Load the torch twin's parameters into the nerve module (same names, same layout)."""
     names = [name for name, _ in twin.named_parameters()]
     assert [name for name, _ in module.named_parameters()] == names
-    for (_, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters()):
+    for (_, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
         p._data[...] = tp.detach().numpy()
 
 
@@ -28,7 +28,7 @@ def _make(kind, dtype, **kwargs):
 
 
 def _compare_grads(module, twin, scale):
-    for (name, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters()):
+    for (name, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
         assert_close(p.grad, tp.grad, scale=scale, what=f"grad of {name}")
 
 
@@ -38,8 +38,9 @@ def _compare_grads(module, twin, scale):
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("with_state", [False, True])
 def test_matches_torch_float64(kind, num_layers, bidirectional, batch_first, with_state):
-    module, twin = _make(kind, "float64", num_layers=num_layers, bidirectional=bidirectional,
-                         batch_first=batch_first)
+    module, twin = _make(
+        kind, "float64", num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
+    )
     rng = np.random.default_rng(1)
     shape = (N, T, H_IN) if batch_first else (T, N, H_IN)
     x = rng.standard_normal(shape)
@@ -59,18 +60,20 @@ def test_matches_torch_float64(kind, num_layers, bidirectional, batch_first, wit
     n_final = n_final if kind == "LSTM" else (n_final,)
     t_final = t_final if kind == "LSTM" else (t_final,)
     assert_close(out, t_out, what="output")
-    for a, b in zip(n_final, t_final):
+    for a, b in zip(n_final, t_final, strict=True):
         assert_close(a, b, what="final state")
     # A loss touching the output and every final state, with distinct weights.
     weights = [rng.standard_normal(tuple(t.shape)) for t in (t_out, *t_final)]
-    loss = sum((o * nerve.tensor(w)).sum() for o, w in zip((out, *n_final), weights))
-    t_loss = sum((o * torch.tensor(w)).sum() for o, w in zip((t_out, *t_final), weights))
+    loss = sum((o * nerve.tensor(w)).sum() for o, w in zip((out, *n_final), weights, strict=True))
+    t_loss = sum(
+        (o * torch.tensor(w)).sum() for o, w in zip((t_out, *t_final), weights, strict=True)
+    )
     loss.backward()
     t_loss.backward()
     assert_close(nx.grad, tx.grad, what="input grad")
     _compare_grads(module, twin, scale=1.0)
     if with_state:
-        for a, b in zip(n_states, t_states):
+        for a, b in zip(n_states, t_states, strict=True):
             assert_close(a.grad, b.grad, what="initial state grad")
 
 
@@ -147,14 +150,16 @@ def test_cells_match_torch(kind, dtype):
     else:
         out, t_out = (module(nx, n_states[0]),), (twin(tx, t_states[0]),)
     weights = [rng.standard_normal((N, H)) for _ in out]
-    loss = sum((o * nerve.tensor(w.astype(dtype))).sum() for o, w in zip(out, weights))
-    t_loss = sum((o * torch.tensor(w.astype(dtype))).sum() for o, w in zip(t_out, weights))
-    for a, b in zip(out, t_out):
+    loss = sum((o * nerve.tensor(w.astype(dtype))).sum() for o, w in zip(out, weights, strict=True))
+    t_loss = sum(
+        (o * torch.tensor(w.astype(dtype))).sum() for o, w in zip(t_out, weights, strict=True)
+    )
+    for a, b in zip(out, t_out, strict=True):
         assert_close(a, b, scale=2)
     loss.backward()
     t_loss.backward()
     assert_close(nx.grad, tx.grad, scale=2)
-    for a, b in zip(n_states[: len(out)], t_states):
+    for a, b in zip(n_states[: len(out)], t_states[: len(out)], strict=True):
         assert_close(a.grad, b.grad, scale=2)
     _compare_grads(module, twin, scale=2)
 
@@ -206,24 +211,19 @@ def test_dropout_between_layers():
 def test_dropout_rate_statistics():
     """With p = 0.3 about 30% of the first layer's outputs reach layer 2 as zeros."""
     nerve.manual_seed(1)
-    module = nn.RNN(H_IN, 200, num_layers=2, dropout=0.3, bias=False)
-    seen = {}
+    module = nn.RNN(H_IN, 200, num_layers=2, dropout=0.3)
+    seen = []
     original = module._layer
 
-    def spy(gx, w_hh, b_hh, init, reverse):
-        seen.setdefault("inputs", []).append(gx)
-        return original(gx, w_hh, b_hh, init, reverse)
+    def spy(x, *args):
+        seen.append(x)
+        return original(x, *args)
 
     module._layer = spy
-    x = nerve.randn(1, 400, H_IN)
     with nerve.no_grad():
-        module(x)
-    # Layer 2 sees gx = dropped(h1) W_ih^T; recover the dropped h1 by least squares.
-    w = module.weight_ih_l1.detach().numpy()
-    gx = seen["inputs"][1].numpy().reshape(-1, w.shape[0])
-    dropped = np.linalg.lstsq(w, gx.T, rcond=None)[0].T
-    zero_rate = np.mean(np.abs(dropped) < 1e-6)
-    assert zero_rate == pytest.approx(0.3, abs=0.03)
+        module(nerve.randn(1, 400, H_IN))
+    assert np.mean(seen[0].numpy() == 0) < 0.001
+    assert np.mean(seen[1].numpy() == 0) == pytest.approx(0.3, abs=0.02)
 
 
 @pytest.mark.parametrize(
@@ -232,9 +232,15 @@ def test_dropout_rate_statistics():
         (lambda: nn.LSTM(4, 0), r"LSTM: hidden_size must be a positive integer, got 0"),
         (lambda: nn.GRU(4, -3), r"GRU: hidden_size must be a positive integer, got -3"),
         (lambda: nn.RNN(4, 5, num_layers=0), r"RNN: num_layers must be a positive integer, got 0"),
-        (lambda: nn.LSTM(4, 5, dropout=1.5), r"LSTM: dropout must be a number in \[0, 1\], got 1.5"),
+        (
+            lambda: nn.LSTM(4, 5, dropout=1.5),
+            r"LSTM: dropout must be a number in \[0, 1\], got 1.5",
+        ),
         (lambda: nn.GRU(4, 5, dropout=-0.1), r"GRU: dropout must be a number in \[0, 1\]"),
-        (lambda: nn.RNN(4, 5, nonlinearity="sigmoid"), r"RNN: nonlinearity must be 'tanh' or 'relu'"),
+        (
+            lambda: nn.RNN(4, 5, nonlinearity="sigmoid"),
+            r"RNN: nonlinearity must be 'tanh' or 'relu'",
+        ),
         (lambda: nn.LSTMCell(4, 0), r"LSTMCell: hidden_size must be a positive integer, got 0"),
         (lambda: nn.LSTM(0, 5), r"LSTM: input_size must be a positive integer, got 0"),
     ],
@@ -246,13 +252,21 @@ def test_bad_constructor_arguments(make, match):
 
 def test_bad_forward_shapes():
     lstm = nn.LSTM(4, 5, num_layers=2, batch_first=True)
-    with pytest.raises(ValueError, match=r"LSTM: expected input of shape \(N, L, H_in\) .*H_in = 4, "
-                                         r"got \(2, 3, 7\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"LSTM: expected input of shape \(N, L, H_in\) .*H_in = 4, "
+        r"got \(2, 3, 7\)",
+    ):
         lstm(nerve.randn(2, 3, 7))
-    with pytest.raises(ValueError, match=r"LSTM: expected h0 of shape \(2, 2, 5\), got \(1, 2, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"LSTM: expected h0 of shape \(2, 2, 5\), got \(1, 2, 5\)"
+    ):
         lstm(nerve.randn(2, 3, 4), (nerve.randn(1, 2, 5), nerve.randn(2, 2, 5)))
-    with pytest.raises(ValueError, match=r"GRUCell: expected input of shape \(N, 4\) or \(4,\), "
-                                         r"got \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"GRUCell: expected input of shape \(N, 4\) or \(4,\), "
+        r"got \(2, 3\)",
+    ):
         nn.GRUCell(4, 5)(nerve.randn(2, 3))
     with pytest.raises(ValueError, match=r"RNNCell: expected hx of shape \(2, 5\), got \(2, 6\)"):
         nn.RNNCell(4, 5)(nerve.randn(2, 4), nerve.randn(2, 6))

@@ -172,6 +172,50 @@ SPECS = [
     OpSpec("F.log_softmax", lambda m, a, dim: m.nn.functional.log_softmax(a, dim=dim), SOFTMAX),
     OpSpec("softmax_method", lambda m, a, dim: a.softmax(dim), SOFTMAX[:2]),
     OpSpec("log_softmax_fn", lambda m, a, dim: m.log_softmax(a, dim), SOFTMAX[:2]),
+    OpSpec("F.relu6", lambda m, a: m.nn.functional.relu6(a * 4), UNARY, domain="nonzero"),
+    OpSpec("F.hardtanh", lambda m, a: m.nn.functional.hardtanh(a, -0.5, 1.0), UNARY,
+           domain="nonzero"),
+    OpSpec("F.mish", lambda m, a: m.nn.functional.mish(a), UNARY),
+    # --- ties and kinks hit exactly (values from {-1, -0.5, 0, 0.5, 1}): PyTorch's conventions
+    # for the gradient there (shared among ties, inclusive clamp bounds, zero at relu(0)).
+    # Finite differences are meaningless at a kink, so no gradcheck.
+    *[
+        OpSpec(name, fn, cases, domain="coarse", gradcheck=False)
+        for name, fn, cases in [
+            ("ties_amax", lambda m, a: a.amax(dim=1), [C((4, 5))]),
+            ("ties_max", lambda m, a: a.max(), [C((4, 5))]),
+            ("ties_amin_keepdim", lambda m, a: a.amin(dim=0, keepdim=True), [C((4, 5))]),
+            ("ties_maximum", lambda m, a, b: m.maximum(a, b), [C((4, 5), (4, 5))]),
+            ("ties_minimum", lambda m, a, b: m.minimum(a, b), [C((4, 5), (5,))]),
+            ("ties_clamp", lambda m, a: a.clamp(-0.5, 0.5), [C((4, 5))]),
+            ("ties_clamp_tensor", lambda m, a, b: a.clamp(min=b), [C((4, 5), (4, 5))]),
+            ("ties_relu", lambda m, a: m.nn.functional.relu(a), [C((4, 5))]),
+            ("ties_leaky_relu", lambda m, a: m.nn.functional.leaky_relu(a, 0.1), [C((4, 5))]),
+            ("ties_abs", lambda m, a: a.abs(), [C((4, 5))]),
+            ("ties_hardtanh", lambda m, a: m.nn.functional.hardtanh(a, -0.5, 0.5), [C((4, 5))]),
+            ("ties_norm_inf", lambda m, a: a.norm(float("inf"), 1), [C((4, 5))]),
+        ]
+    ],
+    # NOTE: at exactly x = 0 PyTorch's ELU has first derivative alpha but second derivative 0;
+    # nerve's composed ELU has alpha for both (the left-hand limit). Only the first is compared.
+    OpSpec("ties_elu", lambda m, a: m.nn.functional.elu(a, 0.7), [C((4, 5))], domain="coarse",
+           gradcheck=False, second_order=False),
+    # --- a fully masked row (-inf everywhere) gives NaN, and masked_fill's backward zeroes it
+    OpSpec("masked_logsumexp", lambda m, a, mask: m.logsumexp(a.masked_fill(m.tensor(mask),
+                                                                          float("-inf")), 1),
+           [C((3, 4), mask=np.array([[1, 1, 1, 1], [0, 1, 0, 0], [0, 0, 0, 0]], dtype=bool))],
+           gradcheck=False),
+    OpSpec("masked_softmax", lambda m, a, mask: m.softmax(a.masked_fill(m.tensor(mask),
+                                                                        float("-inf")), 1),
+           [C((3, 4), mask=np.array([[1, 1, 1, 1], [0, 1, 0, 0], [0, 0, 0, 0]], dtype=bool))],
+           gradcheck=False),
+    # --- mixed dtypes: the cast back to each input's dtype is differentiated too
+    OpSpec("mixed_0dim_double", lambda m, a, b: a * b.double()[()] + b,
+           [C((3, 4), (), id="f32-tensor-f64-0dim")]),
+    OpSpec("mixed_double_float", lambda m, a, b: a.double() * b.float() + a.sin(),
+           [C((3, 4), (4,))], gradcheck=False),  # b goes through float32: no finite differences
+    OpSpec("mixed_int", lambda m, a: a * m.tensor([1, 2, 3]) + m.tensor([True, False, True]),
+           [C((2, 3))]),
     # --- reductions
     OpSpec("sum", lambda m, a, dim, keepdim: a.sum(dim=dim, keepdim=keepdim), REDUCE,
            scale32=2),

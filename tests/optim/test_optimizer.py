@@ -170,3 +170,45 @@ def test_repr_lists_the_groups():
     opt = optim.SGD(_params(), lr=0.1, momentum=0.9)
     text = repr(opt)
     assert text.startswith("SGD (") and "lr: 0.1" in text and "momentum: 0.9" in text
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_state_reads_as_empty_before_the_first_step(name):
+    (a,) = _params(1)
+    kwargs = {"momentum": 0.9} if name in ("SGD", "RMSprop") else {}
+    opt = getattr(optim, name)([a], lr=0.1, **kwargs)
+    if name != "Adagrad":  # Adagrad, as PyTorch's, fills its state at construction
+        assert opt.state[a] == {}
+    _backward([a])
+    opt.step()
+    assert opt.state[a]  # filled by the step, even though it was read before
+
+
+def test_named_parameters_keep_their_names_in_the_state_dict():
+    model = nerve.nn.Sequential(nerve.nn.Linear(3, 2), nerve.nn.Tanh(), nerve.nn.Linear(2, 1))
+    opt = optim.SGD(model.named_parameters(), lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert opt.state_dict()["param_groups"][0]["param_names"][0] == "0.weight"
+    assert all(isinstance(p, nerve.nn.Parameter) for p in opt.param_groups[0]["params"])
+
+
+def test_a_pytorch_style_subclass_that_overrides_step():
+    class SignSGD(optim.Optimizer):
+        def __init__(self, params, lr=0.01):
+            super().__init__(params, {"lr": lr})
+
+        def step(self, closure=None):
+            with nerve.no_grad():
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is not None:
+                            p.sub_(p.grad.sign() * group["lr"])
+
+    (a,) = _params(1)
+    start = a.detach().numpy().copy()
+    opt = SignSGD([a], lr=0.5)
+    _backward([a])
+    opt.step()
+    np.testing.assert_allclose(a.detach().numpy(), start - 0.5 * np.sign(2 * start))
+    with pytest.raises(NotImplementedError, match="Optimizer must define _update_group"):
+        optim.Optimizer([a], {"lr": 0.1}).step()

@@ -25,7 +25,8 @@ def test_arguments_reach_the_server(monkeypatch):
 
 def test_bad_port_is_refused(capsys):
     assert main(["playground", "--port", "70000"]) == 2
-    assert "--port must be 0..65535, got 70000" in capsys.readouterr().err
+    assert "--port must be 1..65535, got 70000" in capsys.readouterr().err
+    assert main(["playground", "--port", "0"]) == 2
 
 
 def test_help_lists_the_options(capsys):

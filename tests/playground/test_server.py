@@ -353,3 +353,29 @@ def test_an_internal_failure_is_reported_and_the_session_survives(ws, monkeypatc
     monkeypatch.undo()
     send(ws, "forward.sample")
     assert receive(ws, "forward.sample")["probs"]
+
+
+def test_frames_wait_for_the_page_but_training_does_not(ws):
+    """Without acks the server sends one frame at a time, trains on, and answers a pause."""
+    configure(ws, dataset="xor", layers=[8, 8])
+    send(ws, "learn.play")
+    frames = [ws.receive_json()]  # the reply to play: read, but not acknowledged
+    assert frames[0]["type"] == "learn.frame" and frames[0]["running"]
+    time.sleep(0.8)  # less than the 2 s after which an unacknowledged frame counts as drawn
+    send(ws, "learn.pause")
+    paused = ws.receive_json()
+    assert paused["type"] == "learn.frame" and paused["running"] is False
+    assert paused["updates"] > frames[0]["updates"] + 10  # kept training meanwhile
+    send(ws, "learn.ack")
+    send(ws, "learn.ack")
+    send(ws, "learn.play")
+    assert receive(ws, "learn.frame", until=lambda f: f["updates"] > paused["updates"])
+
+
+def test_a_client_that_never_acks_still_gets_frames(ws):
+    configure(ws, dataset="xor", layers=[4])
+    send(ws, "learn.play")
+    first = ws.receive_json()
+    second = ws.receive_json()  # after the ack timeout (2 s), not never
+    assert second["type"] == "learn.frame" and second["updates"] > first["updates"]
+    send(ws, "learn.pause")

@@ -145,6 +145,17 @@ def test_epochs_and_measuring():
     assert trainer.train_updates(60.0, max_updates=3) == 3 and trainer.epoch == 1
 
 
+def test_reset_repeats_the_run():
+    trainer = Trainer(config(dataset="circle", n_points=100, dropout=0.2, optimizer="adam"))
+    trainer.train_updates(60.0, max_updates=12)
+    first = weights(trainer.model)[0]
+    trainer.reset()
+    assert trainer.epoch == 0 and trainer.updates == 0
+    trainer.train_updates(60.0, max_updates=12)
+    for a, b in zip(first, weights(trainer.model)[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_xor_is_learned():
     trainer = Trainer(config(dataset="xor", layers=[8, 8], optimizer="adam", lr=0.03))
     trainer.train_updates(60.0, until_epoch=30)

@@ -11,3 +11,5 @@ from nerve.nn.functional.loss import *  # noqa: F401,F403,E402
 from nerve.nn.functional.normalization import *  # noqa: F401,F403,E402
 from nerve.nn.functional.conv import *  # noqa: F401,F403,E402
 from nerve.nn.functional.pooling import *  # noqa: F401,F403,E402
+from nerve.nn.functional.attention import scaled_dot_product_attention  # noqa: F401,E402
+from nerve.nn.functional.upsampling import *  # noqa: F401,F403,E402

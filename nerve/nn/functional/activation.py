@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from nerve.autograd import grad_mode
 from nerve.autograd.function import Function
 from nerve.device import array_module
 from nerve.ops import elementwise as E
@@ -38,7 +39,7 @@ def relu(x, inplace=False):
 
 
 def relu6(x):
-    return x.clamp(0.0, 6.0)
+    return hardtanh(x, 0.0, 6.0)
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
@@ -72,18 +73,37 @@ class GeluTanh(Function):
         ctx.save_for_backward(x)
         xd = x._data
         xp = array_module(xd)
-        inner = xp.tanh(math.sqrt(2.0 / math.pi) * (xd + 0.044715 * xd * xd * xd))
+        inner = xp.multiply(xd, xd, out=xp.empty_like(xd))  # out=: stays an array at 0-dim
+        inner *= 0.044715
+        inner += 1.0
+        inner *= xd
+        inner *= math.sqrt(2.0 / math.pi)
+        xp.tanh(inner, out=inner)
         ctx.inner = inner
-        return 0.5 * xd * (1.0 + inner)
+        out = xp.add(inner, 1.0, out=xp.empty_like(inner))
+        out *= xd
+        out *= 0.5
+        return out
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         c = math.sqrt(2.0 / math.pi)
-        if not grad.requires_grad and not x.requires_grad:
+        if not grad_mode._enabled[0]:  # not recording (create_graph=False): plain arrays
             xd, t = x._data, ctx.inner
-            d = 0.5 * (1.0 + t) + 0.5 * xd * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * xd * xd)
-            return Tensor._wrap(grad._data * d)
+            # d = (1 + t) / 2 + x (1 - t^2) c (1 + 3 * 0.044715 x^2) / 2, with few temporaries
+            xp = array_module(xd)
+            d = xp.multiply(xd, xd, out=xp.empty_like(xd))
+            d *= 3 * 0.044715 * c
+            d += c
+            d *= xd
+            slope = xp.subtract(1.0, t * t, out=xp.empty_like(t))
+            d *= slope
+            d += t
+            d += 1.0
+            d *= 0.5
+            d *= grad._data
+            return Tensor._wrap(d)
         t = ((x + 0.044715 * x * x * x) * c).tanh()
         d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x)
         return grad * d
@@ -99,7 +119,16 @@ def mish(x):
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0):
-    return x.clamp(min_val, max_val)
+    """clamp(x, min_val, max_val), with PyTorch's gradient: 1 strictly inside, 0 at the bounds."""
+    _check(x, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
+    xd = x._data
+    xp = array_module(xd)
+    inside = (xd > min_val) & (xd < max_val)
+    # NOTE: x * mask + constant: the value is the clamp, the gradient the strict mask.
+    outside = xp.where(inside, 0, xp.clip(xd, min_val, max_val)).astype(xd.dtype)
+    return x * Tensor._wrap(inside.astype(xd.dtype)) + Tensor._wrap(outside)
 
 
 class Softmax(Function):

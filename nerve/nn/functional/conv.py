@@ -2,7 +2,9 @@
 
 conv2d: x (N, C, H, W), weight (O, C/groups, KH, KW), bias (O,) -> (N, O, OH, OW),
 
-    out[n, o, y, x] = b[o] + sum_{c, i, j} w[o, c, i, j] xpad[n, g(o) C/groups + c, s y + d i, s x + d j]
+    out[n, o, y, x] = b[o] + sum_{c, i, j} w[o, c, i, j] xpad[n, c0 + c, s y + d i, s x + d j]
+
+(c0 = the first input channel of o's group)
 
 with OH = floor((H + 2p - d (KH - 1) - 1) / s) + 1. conv_transpose2d is the gradient of conv2d
 with respect to its input (weight (C_in, C_out/groups, KH, KW)):
@@ -32,15 +34,15 @@ class Conv2dFn(Function):
         b = None if bias is None else bias._data
         out, cols, kmajor = K.conv_forward(x._data, weight._data, b, stride, pads, dilation, groups)
         if ctx.needs_input_grad:
-            ctx.save_for_backward(weight)
-            ctx.cols = cols if ctx.needs_input_grad[1] else None
+            # The columns are saved like a tensor, so they are freed once backward has run.
+            ctx.save_for_backward(weight, Tensor._wrap(cols) if ctx.needs_input_grad[1] else None)
             ctx.meta = (x._data.shape, out.shape[2:], stride, pads, dilation, groups, kmajor)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        (weight,) = ctx.saved_tensors
+        weight, cols = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         x_shape, out_hw, stride, pads, dilation, groups, kmajor = ctx.meta
         gm = K.grad_matrix(grad._data, groups, kmajor)
@@ -50,10 +52,9 @@ class Conv2dFn(Function):
             dx = K.input_grad(gm, w, x_shape, out_hw, stride, pads, dilation, groups, kmajor)
             dx = Tensor._wrap(dx)
         if need_w:
-            dw = Tensor._wrap(K.weight_grad(gm, ctx.cols, w.shape, groups, kmajor))
+            dw = Tensor._wrap(K.weight_grad(gm, cols._data, w.shape, groups, kmajor))
         if need_b:
             db = Tensor._wrap(K.bias_grad(gm, kmajor))
-        ctx.cols = None
         return dx, dw, db, None, None, None, None
 
 
@@ -151,10 +152,12 @@ def _pads(op, padding, nd, kernel, stride, dilation):
         elif padding == "same":
             if any(s != 1 for s in stride):
                 raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-            totals = [d * (k - 1) for d, k in zip(dilation, kernel)]
+            totals = [d * (k - 1) for d, k in zip(dilation, kernel, strict=False)]
             per_dim = [(t // 2, t - t // 2) for t in totals]  # extra on the right, as PyTorch
         else:
-            raise ValueError(f"{op}: padding must be 'same', 'valid', an int or a tuple, got {padding!r}")
+            raise ValueError(
+                f"{op}: padding must be 'same', 'valid', an int or a tuple, got {padding!r}"
+            )
     else:
         per_dim = [(p, p) for p in _tuple(padding, nd, "padding", op, 0)]
     if nd == 1:
@@ -180,17 +183,25 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     _check_groups(op, groups, weight.shape[0] if isinstance(weight, Tensor) else 0, "out_channels")
     in_channels = weight.shape[1] * groups if isinstance(weight, Tensor) else 0
     names = ", ".join(f"k{n}" for n in _shape_names(nd))
-    _check_tensors(op, x, weight, bias, nd, in_channels, weight.shape[0] if isinstance(
-        weight, Tensor) else 0, f"(out_channels, in_channels/groups, {names})")
+    _check_tensors(
+        op,
+        x,
+        weight,
+        bias,
+        nd,
+        in_channels,
+        weight.shape[0] if isinstance(weight, Tensor) else 0,
+        f"(out_channels, in_channels/groups, {names})",
+    )
     stride = _tuple(stride, nd, "stride", op, 1)
     dilation = _tuple(dilation, nd, "dilation", op, 1)
     kernel = tuple(weight.shape[2:])
     pads = _pads(op, padding, nd, kernel, stride, dilation)
     spatial = tuple(x.shape[-nd:])
     pad_pairs = (pads[0:2], pads[2:4])[-nd:]
-    padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pad_pairs))
-    dilated = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel))
-    if any(k > p for k, p in zip(dilated, padded)):
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pad_pairs, strict=False))
+    dilated = tuple(d * (k - 1) + 1 for d, k in zip(dilation, kernel, strict=False))
+    if any(k > p for k, p in zip(dilated, padded, strict=False)):
         raise ValueError(
             f"{op}: kernel size {dilated} (after dilation) is larger than the padded input "
             f"{padded} (input {spatial} + padding)"
@@ -218,13 +229,21 @@ def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, gr
     _check_groups(op, groups, in_channels, "in_channels")
     out_channels = weight.shape[1] * groups if isinstance(weight, Tensor) else 0
     names = ", ".join(f"k{n}" for n in _shape_names(nd))
-    _check_tensors(op, x, weight, bias, nd, in_channels, out_channels,
-                   f"(in_channels, out_channels/groups, {names})")
+    _check_tensors(
+        op,
+        x,
+        weight,
+        bias,
+        nd,
+        in_channels,
+        out_channels,
+        f"(in_channels, out_channels/groups, {names})",
+    )
     stride = _tuple(stride, nd, "stride", op, 1)
     dilation = _tuple(dilation, nd, "dilation", op, 1)
     padding = _tuple(padding, nd, "padding", op, 0)
     output_padding = _tuple(output_padding, nd, "output_padding", op, 0)
-    for op_, s, d in zip(output_padding, stride, dilation):
+    for op_, s, d in zip(output_padding, stride, dilation, strict=False):
         if op_ >= s and op_ >= d:
             raise ValueError(
                 f"{op}: output_padding must be smaller than stride or dilation, got "
@@ -232,12 +251,21 @@ def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, gr
             )
     kernel = tuple(weight.shape[2:])
     spatial = tuple(x.shape[-nd:])
-    out_hw = tuple((n - 1) * s - 2 * p + d * (k - 1) + o + 1 for n, s, p, d, k, o in zip(
-        spatial, stride, padding, dilation, kernel, output_padding))
+    out_hw = tuple(
+        (n - 1) * s - 2 * p + d * (k - 1) + o + 1
+        for n, s, p, d, k, o in zip(
+            spatial, stride, padding, dilation, kernel, output_padding, strict=False
+        )
+    )
     if any(n <= 0 for n in out_hw):
         raise ValueError(f"{op}: the output size {out_hw} is not positive (input {spatial})")
     if nd == 1:
-        stride, dilation, padding, out_hw = (1,) + stride, (1,) + dilation, (0,) + padding, (1,) + out_hw
+        stride, dilation, padding, out_hw = (
+            (1,) + stride,
+            (1,) + dilation,
+            (0,) + padding,
+            (1,) + out_hw,
+        )
     pads = (padding[0], padding[0], padding[1], padding[1])
     batched = x.ndim == nd + 2
     x4, w4 = _lift(x, nd, batched), (weight.unsqueeze(2) if nd == 1 else weight)
@@ -245,19 +273,41 @@ def _conv_transpose(op, nd, x, weight, bias, stride, padding, output_padding, gr
     return _lower(out, nd, batched)
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose1d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
     """1-D transposed convolution. input: (N, C_in, L); weight: (C_in, C_out/groups, K)."""
-    return _conv_transpose("conv_transpose1d", 1, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
+    return _conv_transpose(
+        "conv_transpose1d",
+        1,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose2d(
+    input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1
+):
     """2-D transposed convolution (the gradient of conv2d with respect to its input).
     input: (N, C_in, H, W); weight: (C_in, C_out/groups, KH, KW); bias: (C_out,)."""
-    return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding,
-                           output_padding, groups, dilation)
+    return _conv_transpose(
+        "conv_transpose2d",
+        2,
+        input,
+        weight,
+        bias,
+        stride,
+        padding,
+        output_padding,
+        groups,
+        dilation,
+    )
 
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]

@@ -53,8 +53,15 @@ class Embedding(Function):
         return IndexBackward.apply(grad, shape, index, False), None, None
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,
-              scale_grad_by_freq: bool = False, sparse: bool = False):
+def embedding(
+    input,
+    weight,
+    padding_idx=None,
+    max_norm=None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+):
     """input: (*) integer indices in [0, num_embeddings); weight: (num_embeddings, dim)
     -> (*, dim). Rows at ``padding_idx`` get no gradient. With ``max_norm``, the rows used are
     first rescaled in place to norm at most ``max_norm`` (as PyTorch does)."""
@@ -79,7 +86,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
             )
     if padding_idx is not None:
         if not -n <= padding_idx < n:
-            raise ValueError(f"embedding: padding_idx must be within [-{n}, {n}), got {padding_idx}")
+            raise ValueError(
+                f"embedding: padding_idx must be within [-{n}, {n}), got {padding_idx}"
+            )
         padding_idx = padding_idx % n
     if scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: scale_grad_by_freq and sparse are not supported")

@@ -85,6 +85,7 @@ class MSELoss(Function):
     def forward(ctx, x, y, mean):
         diff = x._data - y._data
         if ctx.needs_input_grad:
+            ctx.save_for_backward(x, y)
             ctx.diff, ctx.mean = diff, mean
         flat = diff.reshape(-1)
         total = flat @ flat
@@ -96,9 +97,9 @@ class MSELoss(Function):
         scale = 2.0 / ctx.diff.size if ctx.mean else 2.0
         if not _enabled[0]:
             g = ctx.diff * (grad._data * scale)
-            return (Tensor._wrap(g) if need_x else None,
-                    Tensor._wrap(-g) if need_y else None, None)
-        g = Tensor._wrap(ctx.diff) * (grad * scale)
+            return (Tensor._wrap(g) if need_x else None, Tensor._wrap(-g) if need_y else None, None)
+        x, y = ctx.saved_tensors
+        g = (x - y) * (grad * scale)
         return (g if need_x else None), (-g if need_y else None), None
 
 
@@ -181,8 +182,9 @@ def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
     return _reduce(loss, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(
+    input, target, weight=None, reduction: str = "mean", pos_weight=None
+):
     """BCE on logits x, stable for any x:
 
         loss = (1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)
@@ -249,7 +251,9 @@ class CrossEntropy(Function):
         if reduction == "none":
             return loss
         total = loss.sum()
-        return total / denom if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        return total / denom if denom else total * float("nan")  # all ignored: nan, as PyTorch
 
     @staticmethod
     def backward(ctx, grad):
@@ -260,18 +264,21 @@ class CrossEntropy(Function):
         a = xp.zeros_like(logp)
         a[rows, safe] = coef_t
         if coef_s is not None:
-            a += coef_s[:, None] * (weight[None, :].astype(logp.dtype) if weight is not None else 1.0)
+            a += coef_s[:, None] * (
+                weight[None, :].astype(logp.dtype) if weight is not None else 1.0
+            )
         sum_a = a.sum(axis=1, keepdims=True)
         if not _enabled[0]:
             g = grad._data
-            scale = g[:, None] if reduction == "none" else g / denom
+            # NOTE: every sample ignored: the loss is nan (0/0), the gradient zero (as PyTorch).
+            scale = g[:, None] if reduction == "none" else (g / denom if denom else g * 0)
             dx = xp.exp(logp)
             dx *= sum_a
             dx -= a
             dx *= scale
             return Tensor._wrap(dx), None, None, None, None, None
         p = log_softmax(x, 1).exp()
-        scale = grad.reshape(-1, 1) if reduction == "none" else grad / float(denom)
+        scale = grad.reshape(-1, 1) if reduction == "none" else grad * (1 / denom if denom else 0.0)
         return (p * Tensor._wrap(sum_a) - Tensor._wrap(a)) * scale, None, None, None, None, None
 
 
@@ -315,12 +322,22 @@ def _check_class_weight(weight, c, op):
         return None
     _check_tensor(weight, "weight", op)
     if tuple(weight.shape) != (c,):
-        raise ValueError(f"{op}: weight must have shape ({c},), one per class, got {tuple(weight.shape)}")
+        raise ValueError(
+            f"{op}: weight must have shape ({c},), one per class, got {tuple(weight.shape)}"
+        )
     return weight
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index: int = -100,
-                  reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
+def cross_entropy(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+):
     """Cross-entropy between logits and a target, with log-softmax fused in (finite for any
     logits).
 
@@ -358,8 +375,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index: i
     _check_target_values(target._data, c, ignore_index, op)
     logits, flat_target = _class_dim_last(input, target, op)
     w = weight._data if weight is not None else None
-    loss = CrossEntropy.apply(logits, flat_target._data, w, ignore_index, float(label_smoothing),
-                              reduction)
+    loss = CrossEntropy.apply(
+        logits, flat_target._data, w, ignore_index, float(label_smoothing), reduction
+    )
     if reduction == "none":
         return loss.reshape(target.shape)
     return loss
@@ -382,8 +400,15 @@ def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
     return _reduce(loss, reduction)
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = -100,
-             reduce=None, reduction: str = "mean"):
+def nll_loss(
+    input,
+    target,
+    weight=None,
+    size_average=None,
+    ignore_index: int = -100,
+    reduce=None,
+    reduction: str = "mean",
+):
     """-w_t x_t for log-probabilities x: (N, C) / (N, C, d1, ...) / (C,) and class indices t.
     'mean' divides by the summed weights of the samples not ignored."""
     op = "nll_loss"
@@ -391,7 +416,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     _check_tensor(input, "input", op)
     _check_tensor(target, "target", op, floating=False)
     if target._data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must be an integer tensor of class indices, got {target.dtype}")
+        raise TypeError(
+            f"{op}: target must be an integer tensor of class indices, got {target.dtype}"
+        )
     c = _check_class_target(input, target, op)
     weight = _check_class_weight(weight, c, op)
     _check_target_values(target._data, c, ignore_index, op)
@@ -400,8 +427,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     xp = array_module(td)
     ignored = td == ignore_index
     safe = xp.where(ignored, 0, td)
-    coef = (weight._data[safe].astype(logp._data.dtype) if weight is not None
-            else xp.ones(td.shape, dtype=logp._data.dtype))
+    coef = (
+        weight._data[safe].astype(logp._data.dtype)
+        if weight is not None
+        else xp.ones(td.shape, dtype=logp._data.dtype)
+    )
     coef = coef * ~ignored
     picked = logp[xp.arange(td.shape[0]), safe]  # (M,)
     loss = -picked * Tensor._wrap(coef)
@@ -412,9 +442,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index: int = 
     return loss.sum() / float(coef.sum())
 
 
-# ---------------------------------------------------------------------------- divergence and margins
-def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",
-           log_target: bool = False):
+# ---------------------------------------------------------------------------- divergence, margins
+def kl_div(
+    input, target, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False
+):
     """KL(target || model) pointwise: target (log target - input), with input log-probabilities
     (0 where target = 0). With ``log_target`` the target is given as log-probabilities too:
     exp(target) (target - input). reduction 'batchmean' (sum / N) is the true KL divergence;
@@ -434,11 +465,19 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     return _reduce(loss, reduction)
 
 
-def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,
-                      size_average=None, reduce=None, reduction: str = "mean"):
+def multi_margin_loss(
+    input,
+    target,
+    p: int = 1,
+    margin: float = 1.0,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+):
     """Multi-class hinge loss of scores x: (N, C) (or (C,)) and class indices y: (N,) (or ()):
 
-        loss_i = sum_{j != y_i} w_{y_i} max(0, margin - x_{i, y_i} + x_{i, j})^p / C
+    loss_i = sum_{j != y_i} w_{y_i} max(0, margin - x_{i, y_i} + x_{i, j})^p / C
     """
     op = "multi_margin_loss"
     _check_reduction(reduction, op)
@@ -447,7 +486,9 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     _check_tensor(input, "input", op)
     _check_tensor(target, "target", op, floating=False)
     if target._data.dtype.kind not in "iu":
-        raise TypeError(f"{op}: target must be an integer tensor of class indices, got {target.dtype}")
+        raise TypeError(
+            f"{op}: target must be an integer tensor of class indices, got {target.dtype}"
+        )
     if input.ndim not in (1, 2):
         raise ValueError(f"{op}: expected input of shape (N, C) or (C,), got {tuple(input.shape)}")
     c = _check_class_target(input, target, op)
@@ -469,8 +510,15 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
     return _reduce(loss, reduction)
 
 
-def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None,
-                          reduce=None, reduction: str = "mean"):
+def cosine_embedding_loss(
+    input1,
+    input2,
+    target,
+    margin: float = 0.0,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+):
     """input1, input2: (N, D) or (D,); target: (N,) or () of 1 (similar) or -1 (dissimilar).
     loss = 1 - cos if target = 1, max(0, cos - margin) if target = -1, with
     cos = a.b / sqrt((|a|^2 + 1e-12) (|b|^2 + 1e-12)) as in PyTorch."""
@@ -500,6 +548,16 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_aver
     return _reduce(loss, reduction)
 
 
-__all__ = ["mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
-           "multi_margin_loss", "cosine_embedding_loss"]
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "nll_loss",
+    "kl_div",
+    "multi_margin_loss",
+    "cosine_embedding_loss",
+]

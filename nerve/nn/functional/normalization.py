@@ -41,6 +41,17 @@ def _sum_to_array(arr, shape):
     return out.reshape(shape)
 
 
+def _sum_product(a, b, shape):
+    """sum(a * b) reduced to ``shape`` (size-1 or missing leading dims are summed), as one einsum
+    that makes no temporary a * b."""
+    nd = a.ndim
+    full = (1,) * (nd - len(shape)) + tuple(shape)
+    letters = "abcdefghijklmnopqrstuvwxyz"[:nd]
+    kept = "".join(c for c, s in zip(letters, full) if s != 1)
+    out = array_module(a).einsum(f"{letters},{letters}->{kept}", a, b)
+    return out.reshape(shape)
+
+
 class Normalize(Function):
     """y = (x - mean) * rstd * weight + bias, one primitive.
 
@@ -51,8 +62,9 @@ class Normalize(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, mean, rstd, axes, param_shape, from_x, eps):
-        xhat = x._data - mean
+    def forward(ctx, x, weight, bias, mean, rstd, axes, param_shape, from_x, eps, centered=None):
+        # centered: x - mean when the caller already has it (an array this op may overwrite)
+        xhat = x._data - mean if centered is None else centered
         xhat *= rstd
         if ctx.needs_input_grad:  # a graph is being recorded
             ctx.save_for_backward(x, weight)
@@ -81,21 +93,23 @@ def _backward_arrays(ctx, g, x, weight, need_x, need_w, need_b):
     xhat, rstd = ctx.xhat, ctx.rstd
     grad_x = grad_w = grad_b = None
     if need_w:
-        grad_w = Tensor._wrap(_sum_to_array(g * xhat, param_shape).reshape(weight._data.shape))
+        grad_w = Tensor._wrap(_sum_product(g, xhat, param_shape).reshape(weight._data.shape))
     if need_b:
         grad_b = Tensor._wrap(_sum_to_array(g, param_shape).reshape(ctx.bias_shape))
     if need_x:
         dxhat = g * weight._data.reshape(param_shape) if weight is not None else g
         if from_x:
             m1 = dxhat.mean(axis=axes, keepdims=True)
-            m2 = (dxhat * xhat).mean(axis=axes, keepdims=True)
-            dx = dxhat - m1
+            m2 = _sum_product(dxhat, xhat, rstd.shape) * (rstd.size / xhat.size)
+            dx = dxhat - m1 if weight is None else dxhat  # g * weight is ours to overwrite
+            if weight is not None:
+                dx -= m1
             dx -= xhat * m2
             dx *= rstd
         else:
             dx = dxhat * rstd
         grad_x = Tensor._wrap(dx)
-    return grad_x, grad_w, grad_b, None, None, None, None, None, None
+    return grad_x, grad_w, grad_b, None, None, None, None, None, None, None
 
 
 def _backward_tensors(ctx, grad, x, weight, need_x, need_w, need_b):
@@ -120,17 +134,17 @@ def _backward_tensors(ctx, grad, x, weight, need_x, need_w, need_b):
             m2 = (dxhat * xhat).mean(axes, keepdim=True)
             dxhat = dxhat - m1 - xhat * m2
         grad_x = dxhat * rstd
-    return grad_x, grad_w, grad_b, None, None, None, None, None, None
+    return grad_x, grad_w, grad_b, None, None, None, None, None, None, None
 
 
 def _stats(data, axes, eps):
-    """mean and 1/sqrt(var + eps) over ``axes`` (kept as size 1), and the biased var."""
+    """mean, biased var and 1/sqrt(var + eps) over ``axes`` (kept as size 1), and x - mean."""
     xp = array_module(data)
     mean = data.mean(axis=axes, keepdims=True)
     centered = data - mean
-    var = (centered * centered).mean(axis=axes, keepdims=True)
+    var = _sum_product(centered, centered, mean.shape) * (mean.size / data.size)
     rstd = 1.0 / xp.sqrt(var + eps)
-    return mean, var, rstd.astype(data.dtype, copy=False)
+    return mean, var, rstd.astype(data.dtype, copy=False), centered
 
 
 def _check_input(x, op):
@@ -154,20 +168,29 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     _check_input(x, "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
-    if k == 0 or tuple(x._data.shape[x._data.ndim - k:]) != shape or x._data.ndim < k:
+    if k == 0 or tuple(x._data.shape[x._data.ndim - k :]) != shape or x._data.ndim < k:
         raise ValueError(
             f"layer_norm: expected input with trailing shape {shape}, got {tuple(x.shape)}"
         )
     _check_param(weight, "weight", shape, "layer_norm")
     _check_param(bias, "bias", shape, "layer_norm")
     axes = tuple(range(x._data.ndim - k, x._data.ndim))
-    mean, _, rstd = _stats(x._data, axes, eps)
-    return Normalize.apply(x, weight, bias, mean, rstd, axes, shape, True, eps)
+    mean, _, rstd, centered = _stats(x._data, axes, eps)
+    return Normalize.apply(x, weight, bias, mean, rstd, axes, shape, True, eps, centered)
 
 
 # ---------------------------------------------------------------------------- batch norm
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: bool = False,
-               momentum: float | None = 0.1, eps: float = 1e-5, num_batches_tracked=None):
+def batch_norm(
+    x,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float | None = 0.1,
+    eps: float = 1e-5,
+    num_batches_tracked=None,
+):
     """Normalize each channel over the batch (and spatial) dims.
 
     x: (N, C) or (N, C, *spatial); running_mean, running_var, weight, bias: (C,) or None.
@@ -185,11 +208,18 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
     if x._data.ndim < 2:
         raise ValueError(f"batch_norm: expected input of shape (N, C, *), got {tuple(x.shape)}")
     c = x._data.shape[1]
-    for name, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
         _check_param(t, name, (c,), "batch_norm")
-    axes = (0,) + tuple(range(2, x._data.ndim))
-    param_shape = (c,) + (1,) * (x._data.ndim - 2)
+    shape = x._data.shape
+    # NOTE: (N, C, H, W) is viewed as (N, C, H*W): one spatial dim makes the reductions faster.
+    flat = x.reshape(shape[0], c, -1) if x._data.ndim > 3 else x
+    axes = (0,) + tuple(range(2, flat._data.ndim))
+    param_shape = (c,) + (1,) * (flat._data.ndim - 2)
     use_batch = training or running_mean is None or running_var is None
     if use_batch:
         m = x._data.size // max(c, 1)
@@ -198,7 +228,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
                 "batch_norm: expected more than 1 value per channel when training, got input "
                 f"of shape {tuple(x.shape)}"
             )
-        mean, var, rstd = _stats(x._data, axes, eps)
+        mean, var, rstd, centered = _stats(flat._data, axes, eps)
         if training and running_mean is not None and running_var is not None:
             if momentum is None:
                 n = int(num_batches_tracked.item()) if num_batches_tracked is not None else 1
@@ -207,13 +237,17 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training: b
                 factor = momentum
             _update_running(running_mean, mean.reshape(c), factor)
             _update_running(running_var, var.reshape(c) * (m / (m - 1)), factor)
-        return Normalize.apply(x, weight, bias, mean, rstd, axes, param_shape, True, eps)
+        out = Normalize.apply(
+            flat, weight, bias, mean, rstd, axes, param_shape, True, eps, centered
+        )
+        return out.reshape(shape) if flat is not x else out
     dtype = x._data.dtype
     mean = running_mean._data.astype(dtype, copy=False).reshape((1,) + param_shape)
     rstd = (1.0 / (running_var._data.astype(dtype, copy=False) + eps) ** 0.5).reshape(
         (1,) + param_shape
     )
-    return Normalize.apply(x, weight, bias, mean, rstd, axes, param_shape, False, eps)
+    out = Normalize.apply(flat, weight, bias, mean, rstd, axes, param_shape, False, eps)
+    return out.reshape(shape) if flat is not x else out
 
 
 def _update_running(stat, batch_value, factor):
@@ -241,14 +275,22 @@ def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
     _check_param(bias, "bias", (c,), "group_norm")
     grouped = x.reshape(n, num_groups, c // num_groups, -1)  # (N, G, C/G, S)
     axes = (2, 3)
-    mean, _, rstd = _stats(grouped._data, axes, eps)
+    mean, _, rstd, centered = _stats(grouped._data, axes, eps)
     param_shape = (num_groups, c // num_groups, 1)
-    out = Normalize.apply(grouped, weight, bias, mean, rstd, axes, param_shape, True, eps)
+    out = Normalize.apply(grouped, weight, bias, mean, rstd, axes, param_shape, True, eps, centered)
     return out.reshape(x.shape)
 
 
-def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
-                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+def instance_norm(
+    x,
+    running_mean=None,
+    running_var=None,
+    weight=None,
+    bias=None,
+    use_input_stats: bool = True,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+):
     """Normalize each (sample, channel) over its spatial dims: group_norm with C groups.
     x: (N, C, *spatial). (Running statistics are not supported.)"""
     if running_mean is not None or running_var is not None or not use_input_stats:
@@ -261,8 +303,10 @@ def rms_norm(x, normalized_shape, weight=None, eps: float | None = None):
     Sennrich, 2019). Composed from primitives."""
     _check_input(x, "rms_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if tuple(x.shape[x.ndim - len(shape):]) != shape:
-        raise ValueError(f"rms_norm: expected input with trailing shape {shape}, got {tuple(x.shape)}")
+    if tuple(x.shape[x.ndim - len(shape) :]) != shape:
+        raise ValueError(
+            f"rms_norm: expected input with trailing shape {shape}, got {tuple(x.shape)}"
+        )
     if eps is None:
         eps = float(np.finfo(x._data.dtype).eps)
     axes = tuple(range(x.ndim - len(shape), x.ndim))

@@ -29,6 +29,7 @@ export class ForwardView {
     socket.on("forward.sample", (m) => this.setSample(m));
     socket.on("error", (m) => {
       if (m.request && m.request.startsWith("forward")) this.awaiting = false;
+      if (m.request === "forward.init" && !this.network) this.start();  // a bad link: defaults
     });
 
     const temp = document.getElementById("fw-temp");
@@ -107,6 +108,11 @@ export class ForwardView {
     }));
     const largest = Math.max(...sizes);
     const radius = Math.max(6, Math.min(18, (HEIGHT - 100) / (largest * 2.6)));
+    for (const column of this.positions) {
+      for (const p of column) {
+        svgElement("circle", { cx: p.x, cy: p.y, r: radius, fill: "#0b0f14" }, nodeGroup);
+      }
+    }
     this.nodes = this.positions.map((column, l) => column.map((p, i) => svgElement("circle", {
       class: "node", cx: p.x, cy: p.y, r: radius, fill: "rgba(255,255,255,0.06)",
       "data-node": `${l},${i}`,

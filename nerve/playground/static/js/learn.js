@@ -39,9 +39,13 @@ export class LearnView {
     socket.on("learn.uploaded", (m) => this.uploaded(m));
     socket.on("learn.export", (m) => this.exported(m));
     socket.on("error", (m) => {
-      if (m.request === "learn.config" || m.request === "learn.hyper") {
-        this.config = this.confirmed ? { ...this.confirmed } : this.config;
-        if (this.config) this.syncControls();
+      if (m.request === "learn.config" && !this.confirmed && this.defaults) {
+        // the link's setup was refused (the banner says why): start from the defaults
+        this.config = { ...this.defaults };
+        this.sendConfig();
+      } else if ((m.request === "learn.config" || m.request === "learn.hyper") && this.confirmed) {
+        this.config = { ...this.confirmed };
+        this.syncControls();
       }
     });
     this.bindControls();
@@ -159,6 +163,7 @@ export class LearnView {
     };
     setValue("ln-activation", c.activation);
     setValue("ln-classes", c.classes);
+    $("ln-classes").disabled = !["gaussian", "spiral"].includes(c.dataset);
     setValue("ln-ratio", c.train_ratio);
     $("ln-ratio-value").textContent = `${c.train_ratio}%`;
     setValue("ln-noise", c.noise);
@@ -199,6 +204,9 @@ export class LearnView {
   setFrame(frame) {
     this.frame = frame;
     this.frames += 1;
+    // NOTE: acknowledged after drawing (below, via a timeout), so the server never sends
+    // faster than this page can draw.
+    setTimeout(() => this.socket.send({ type: "learn.ack" }), 0);
     if (JSON.stringify(frame.config) !== JSON.stringify(this.confirmed)) {
       // a hyperparameter change the server accepted: keep controls and URL in step
       this.confirmed = { ...frame.config };
@@ -304,12 +312,12 @@ export class LearnView {
       if (canvas) drawHeatmap(canvas, map.data, this.frame.neuron_grid);
     }));
     const last = this.canvases.length - 1;
-    this.canvases[last].forEach((canvas, k) => this.drawOutputNode(canvas, k));
+    const bytes = decodeBytes(this.frame.boundary.data);
+    this.canvases[last].forEach((canvas, k) => this.drawOutputNode(canvas, k, bytes));
   }
 
-  drawOutputNode(canvas, k) {
-    const { size, channels, data } = this.frame.boundary;
-    const bytes = decodeBytes(data);
+  drawOutputNode(canvas, k, bytes) {
+    const { size, channels } = this.frame.boundary;
     canvas.width = canvas.height = size;
     const ctx = canvas.getContext("2d");
     const image = ctx.createImageData(size, size);
@@ -363,6 +371,7 @@ export class LearnView {
     if (!this.animation.pulses) this.animation.pulses = this.makePulses(this.animation.gradients);
     const pulses = this.animation.pulses;
     for (const p of pulses) p.el.setAttribute("visibility", "hidden");
+    this.animationPhase = elapsed < forwardEnd ? "forward" : "backward";
     if (elapsed < forwardEnd) {
       const l = Math.floor(elapsed / FORWARD_MS);
       const layer = pulses.filter((p) => p.l === l);
@@ -377,6 +386,7 @@ export class LearnView {
     } else if (elapsed > total) {
       for (const p of pulses) p.el.remove();
       this.animation = null;
+      this.animationPhase = null;
       this.animations = (this.animations || 0) + 1;
     }
   }

@@ -43,7 +43,10 @@ function showView(name) {
   for (const tab of document.querySelectorAll(".tab")) {
     tab.classList.toggle("active", tab.dataset.view === name);
   }
-  if (name === "learn" && learn.data) learn.buildNetwork(), learn.updateNetwork();
+  if (name === "learn" && learn.data) {
+    learn.buildNetwork();
+    learn.updateNetwork();
+  }
   saveState();
 }
 
@@ -61,6 +64,13 @@ socket.on("error", (m) => {
 socket.on("hello", () => {
   forward.start(initial.forward);
   learn.start(initial.learn);
+});
+
+window.addEventListener("resize", () => {
+  if (learn.visible && learn.data) {
+    learn.buildNetwork();
+    learn.updateNetwork();
+  }
 });
 
 showView(view);

@@ -31,15 +31,21 @@ export function maxAbs(matrices) {
 }
 
 // Style every edge <line> of layer l (weights[l] is out x in) by its weight.
+// NOTE: only edges whose (rounded) look changed touch the DOM; repainting thousands of SVG
+// lines per frame is what would make a big network's page sluggish.
 export function styleEdges(edges, weights) {
   const peak = maxAbs(weights);
   for (const edge of edges) {
     const w = weights[edge.l][edge.j][edge.i];
     const strength = Math.abs(w) / peak;
-    edge.el.setAttribute("stroke", edgeColor(w));
-    edge.el.setAttribute("stroke-width", (0.4 + 4.6 * strength).toFixed(2));
-    edge.el.setAttribute("stroke-opacity", (0.25 + 0.6 * strength).toFixed(2));
-    edge.el.dataset.sign = w >= 0 ? "+" : "-";
+    const width = (0.4 + 4.6 * strength).toFixed(1);
+    const look = `${edgeColor(w)} ${width} ${(0.25 + 0.6 * strength).toFixed(2)}`;
+    if (look === edge.look) continue;
+    edge.look = look;
+    const [stroke, , opacity] = look.split(" ");
+    edge.el.setAttribute("stroke", stroke);
+    edge.el.setAttribute("stroke-width", width);
+    edge.el.setAttribute("stroke-opacity", opacity);
   }
 }
 

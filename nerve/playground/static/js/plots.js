@@ -22,16 +22,22 @@ export function diverging(t) {
   return [0, 1, 2].map((c) => Math.round(255 + (end[c] - 255) * s));
 }
 
+// Byte -> RGBA of the diverging scale, computed once: heatmaps are drawn many times a second.
+const DIVERGING_LUT = (() => {
+  const lut = new Uint32Array(256);
+  const view = new Uint8Array(lut.buffer);
+  for (let v = 0; v < 256; v++) view.set([...diverging(v / 127.5 - 1), 255], 4 * v);
+  return lut;
+})();
+
 // A size x size heatmap (bytes 0..255 meaning -peak..+peak) onto a canvas.
 export function drawHeatmap(canvas, base64, size) {
   const bytes = decodeBytes(base64);
   if (canvas.width !== size) canvas.width = canvas.height = size;
   const ctx = canvas.getContext("2d");
   const image = ctx.createImageData(size, size);
-  for (let k = 0; k < size * size; k++) {
-    const [r, g, b] = diverging(bytes[k] / 127.5 - 1);
-    image.data.set([r, g, b, 255], 4 * k);
-  }
+  const pixels = new Uint32Array(image.data.buffer);
+  for (let k = 0; k < size * size; k++) pixels[k] = DIVERGING_LUT[bytes[k]];
   ctx.putImageData(image, 0, 0);
 }
 
