@@ -125,7 +125,7 @@ def build_rnn(in_shape, num_classes, hidden_size=64, num_layers=1, bidirectional
 @register("lstm", "LSTM sequence classifier (reads (C, L) inputs as L steps of C features)",
           inputs="sequence")
 def build_lstm(in_shape, num_classes, hidden_size=64, num_layers=1, bidirectional=False,
-               pool="last", dropout=0.0):
+               pool="mean", dropout=0.0):
     return _build("lstm", in_shape, num_classes, hidden_size, num_layers, bidirectional, pool,
                   dropout)
 

@@ -191,7 +191,7 @@ def train_lm(model, data: TextData, block_size: int, batch_size: int = 32, lr: f
     if max_steps is None and max_seconds is None:
         raise ValueError("train_lm: give max_steps or max_seconds (or both)")
     generator = nerve.Generator().manual_seed(seed)
-    optimizer = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    optimizer = optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
     model.train()
     start, step, smooth = time.perf_counter(), 0, None
     while True:

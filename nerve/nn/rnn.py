@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from nerve import _dtype
 from nerve.device import array_module
 from nerve.nn.functional import rnn as R
@@ -42,10 +44,10 @@ def _check_dropout(layer, dropout):
         raise ValueError(f"{layer}: dropout must be a number in [0, 1], got {dropout!r}")
 
 
-def _uniform_parameter(shape, bound, dtype):
+def _parameter(shape, dtype):
+    """An uninitialized Parameter (``reset_parameters`` fills it)."""
     np_dtype = _dtype.to_np(dtype) if dtype is not None else _dtype.default_float.np
-    data = _generator(None).uniform(-bound, bound, shape).astype(np_dtype)
-    return Parameter(Tensor._wrap(data))
+    return Parameter(Tensor._wrap(np.empty(shape, dtype=np_dtype)))
 
 
 class RNNBase(Module):
@@ -91,7 +93,7 @@ class RNNBase(Module):
                     shapes.update(bias_ih=(gates,), bias_hh=(gates,))
                 for base, shape in shapes.items():
                     name = f"{base}_l{k}{suffix}"
-                    setattr(self, name, _uniform_parameter(shape, 1.0, dtype))
+                    setattr(self, name, _parameter(shape, dtype))
                     self._flat_weights_names.append(name)
         self.reset_parameters()
 
@@ -342,16 +344,18 @@ class RNNCellBase(Module):
         _check_positive_int(layer, "input_size", input_size)
         _check_positive_int(layer, "hidden_size", hidden_size)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        bound = 1.0 / math.sqrt(hidden_size)
-        self.weight_ih = _uniform_parameter((gates * hidden_size, input_size), bound, dtype)
-        self.weight_hh = _uniform_parameter((gates * hidden_size, hidden_size), bound, dtype)
+        self.weight_ih = _parameter((gates * hidden_size, input_size), dtype)
+        self.weight_hh = _parameter((gates * hidden_size, hidden_size), dtype)
         if bias:
-            self.bias_ih = _uniform_parameter((gates * hidden_size,), bound, dtype)
-            self.bias_hh = _uniform_parameter((gates * hidden_size,), bound, dtype)
+            self.bias_ih = _parameter((gates * hidden_size,), dtype)
+            self.bias_hh = _parameter((gates * hidden_size,), dtype)
         else:
-            self.bias_ih = self.bias_hh = None
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        """Every weight and bias uniform in (-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         bound = 1.0 / math.sqrt(self.hidden_size)
         for p in self.parameters():
             p._data[...] = _generator(None).uniform(-bound, bound, p._data.shape)

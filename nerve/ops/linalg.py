@@ -71,7 +71,12 @@ class Linear(Function):
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
-        out = x._data @ weight._data.T
+        xd = x._data
+        if xd.ndim > 2:  # NOTE: one 2-D GEMM; NumPy would run one GEMM per leading index
+            out = xd.reshape(-1, xd.shape[-1]) @ weight._data.T
+            out = out.reshape(*xd.shape[:-1], weight._data.shape[0])
+        else:
+            out = xd @ weight._data.T
         if bias is not None:
             out += bias._data
         return out
@@ -85,7 +90,10 @@ class Linear(Function):
             g = grad._data
             g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
             x2 = x._data.reshape(-1, x._data.shape[-1]) if x._data.ndim != 2 else x._data
-            return (Tensor._wrap(g @ weight._data) if need_x else None,
+            grad_x = None
+            if need_x:
+                grad_x = (g2 @ weight._data).reshape(*g.shape[:-1], weight._data.shape[1])
+            return (Tensor._wrap(grad_x) if need_x else None,
                     Tensor._wrap(g2.T @ x2) if need_w else None,
                     Tensor._wrap(g2.sum(axis=0)) if need_b else None)
         g2 = grad.reshape(-1, grad.shape[-1])

@@ -35,8 +35,7 @@ def _compare_grads(module, twin, scale):
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("bidirectional", [False, True])
-@pytest.mark.parametrize("batch_first", [False, True])
-@pytest.mark.parametrize("with_state", [False, True])
+@pytest.mark.parametrize("batch_first, with_state", [(False, True), (True, False), (True, True)])
 def test_matches_torch_float64(kind, num_layers, bidirectional, batch_first, with_state):
     module, twin = _make(
         kind, "float64", num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
@@ -80,7 +79,7 @@ def test_matches_torch_float64(kind, num_layers, bidirectional, batch_first, wit
 @pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
 def test_matches_torch_float32_long_sequence(kind):
     module, twin = _make(kind, "float32", batch_first=True)
-    x = np.random.default_rng(2).standard_normal((N, 40, H_IN)).astype(np.float32)
+    x = np.random.default_rng(2).standard_normal((N, 24, H_IN)).astype(np.float32)
     nx, tx = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     out, _ = module(nx)
     t_out, _ = twin(tx)
