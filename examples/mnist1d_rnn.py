@@ -23,8 +23,9 @@ def train(name, x, y, xt, yt, epochs, lr=5e-3):
     nerve.manual_seed(0)
     model = build(name, (1, 40), 10)
     opt = optim.Adam(model.parameters(), lr=lr)
-    loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True,
-                        generator=nerve.Generator().manual_seed(1))
+    loader = DataLoader(
+        TensorDataset(x, y), batch_size=64, shuffle=True, generator=nerve.Generator().manual_seed(1)
+    )
     curve, start = [], time.perf_counter()
     for epoch in range(epochs):
         for group in opt.param_groups:  # cosine decay
@@ -51,8 +52,11 @@ def main():
     x, y = train_set.tensors[0].unsqueeze(1), train_set.tensors[1]  # (4000, 1, 40)
     xt, yt = test_set.tensors[0].unsqueeze(1), test_set.tensors[1]
     results = {}
-    for name, epochs in (("rnn", args.epochs // 2), ("lstm", args.epochs // 2),
-                         ("gru", args.epochs)):
+    for name, epochs in (
+        ("rnn", args.epochs // 2),
+        ("lstm", args.epochs // 2),
+        ("gru", args.epochs),
+    ):
         results[name] = train(name, x, y, xt, yt, max(1, epochs))
     print("\nmodel  params  seconds  test accuracy")
     for name, (curve, seconds, params) in results.items():

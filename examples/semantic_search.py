@@ -39,12 +39,14 @@ def main():
     docs = encoder.encode(DOCUMENTS)  # (10, 384), unit rows
     found = encoder.encode(queries)  # (Q, 384)
     scores = found @ docs.T  # cosine similarities (Q, 10)
-    for q, row in zip(queries, scores):
+    for q, row in zip(queries, scores, strict=True):
         print(f"\nquery: {q}")
         for i in row.argsort()[::-1][:3]:
             print(f"  {row[i]:.3f}  {DOCUMENTS[i]}")
-    print(f"\n{len(DOCUMENTS)} documents and {len(queries)} queries embedded in "
-          f"{time.perf_counter() - start:.1f} s (model loading included)")
+    print(
+        f"\n{len(DOCUMENTS)} documents and {len(queries)} queries embedded in "
+        f"{time.perf_counter() - start:.1f} s (model loading included)"
+    )
 
 
 if __name__ == "__main__":

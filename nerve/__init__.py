@@ -7,6 +7,10 @@ so ``import nerve as torch`` ports most code.
 
 __version__ = "0.1.0"
 
+from nerve import _malloc  # noqa: E402
+
+_malloc.tune()
+
 from nerve import autograd  # noqa: E402
 from nerve._dtype import (  # noqa: E402
     bool_,

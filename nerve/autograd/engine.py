@@ -139,7 +139,11 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                             f"{node.name()}: backward returned a gradient of shape {tuple(g.shape)} "
                             f"for an input of shape {tuple(parent.shape)}"
                         )
-                    _add_leaf(leaf_grads, parent, g)
+                    entry = leaf_grads.get(id(parent))
+                    if entry is None:
+                        leaf_grads[id(parent)] = [parent, g]
+                    else:
+                        entry[1] = entry[1] + g
                 else:
                     buf = buffers.get(id(parent))
                     if buf is None:

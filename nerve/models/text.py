@@ -25,9 +25,24 @@ import numpy as np
 import nerve
 
 # Modules that exist, as plain .py files, in every CPython from 3.10 on.
-MODULES = ("argparse", "textwrap", "string", "functools", "dataclasses", "random", "heapq",
-           "bisect", "difflib", "csv", "contextlib", "copy", "pprint", "calendar", "fnmatch",
-           "glob")
+MODULES = (
+    "argparse",
+    "textwrap",
+    "string",
+    "functools",
+    "dataclasses",
+    "random",
+    "heapq",
+    "bisect",
+    "difflib",
+    "csv",
+    "contextlib",
+    "copy",
+    "pprint",
+    "calendar",
+    "fnmatch",
+    "glob",
+)
 
 CHARS = "\n" + "".join(chr(c) for c in range(32, 127))
 
@@ -92,16 +107,19 @@ def get_batch(data: np.ndarray, batch_size: int, block_size: int, generator=None
     from nerve.random import _generator
 
     if len(data) < block_size + 2:
-        raise ValueError(f"get_batch: the data ({len(data)} ids) is shorter than block_size + 2 "
-                         f"({block_size + 2})")
+        raise ValueError(
+            f"get_batch: the data ({len(data)} ids) is shorter than block_size + 2 "
+            f"({block_size + 2})"
+        )
     starts = _generator(generator).np_rng.integers(0, len(data) - block_size - 1, batch_size)
     x = np.stack([data[s : s + block_size] for s in starts])  # (B, T)
     y = np.stack([data[s + 1 : s + 1 + block_size] for s in starts])  # (B, T)
     return nerve.from_numpy(x), nerve.from_numpy(y)
 
 
-def evaluate_loss(model, data: np.ndarray, block_size: int, batch_size: int = 32,
-                  max_batches: int | None = None) -> float:
+def evaluate_loss(
+    model, data: np.ndarray, block_size: int, batch_size: int = 32, max_batches: int | None = None
+) -> float:
     """Mean cross-entropy (nats per character) over consecutive non-overlapping windows.
 
     Every window starts from an empty context (no state carried across windows), so models
@@ -164,19 +182,34 @@ def sample_next(logits, temperature=1.0, top_k=None, top_p=None, generator=None)
 
 
 def check_sampling(where, temperature, top_k, top_p):
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or temperature < 0:
+    if (
+        isinstance(temperature, bool)
+        or not isinstance(temperature, (int, float))
+        or temperature < 0
+    ):
         raise ValueError(f"{where}: temperature must be a number >= 0, got {temperature!r}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ValueError(f"{where}: top_k must be a positive integer or None, got {top_k!r}")
-    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float))
-                              or not 0 < top_p <= 1):
+    if top_p is not None and (
+        isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0 < top_p <= 1
+    ):
         raise ValueError(f"{where}: top_p must be a number in (0, 1] or None, got {top_p!r}")
 
 
-def train_lm(model, data: TextData, block_size: int, batch_size: int = 32, lr: float = 3e-3,
-             max_steps: int | None = None, max_seconds: float | None = None,
-             grad_clip: float | None = 1.0, warmup: int = 50, eval_windows: int = 512,
-             log_every: int = 0, seed: int = 0) -> dict:
+def train_lm(
+    model,
+    data: TextData,
+    block_size: int,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    max_steps: int | None = None,
+    max_seconds: float | None = None,
+    grad_clip: float | None = 1.0,
+    warmup: int = 50,
+    eval_windows: int = 512,
+    log_every: int = 0,
+    seed: int = 0,
+) -> dict:
     """Train a character LM with AdamW on random windows until ``max_steps`` or ``max_seconds``.
 
     The learning rate warms up linearly over ``warmup`` steps, then stays. Returns
@@ -197,7 +230,8 @@ def train_lm(model, data: TextData, block_size: int, batch_size: int = 32, lr: f
     while True:
         elapsed = time.perf_counter() - start
         if (max_steps is not None and step >= max_steps) or (
-                max_seconds is not None and elapsed >= max_seconds):
+            max_seconds is not None and elapsed >= max_seconds
+        ):
             break
         for group in optimizer.param_groups:
             group["lr"] = lr * min(1.0, (step + 1) / max(1, warmup))
@@ -212,9 +246,12 @@ def train_lm(model, data: TextData, block_size: int, batch_size: int = 32, lr: f
         smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
         step += 1
         if log_every and step % log_every == 0:
-            print(f"step {step:5d}  loss {smooth:.3f}  {time.perf_counter() - start:6.1f} s",
-                  flush=True)
+            print(
+                f"step {step:5d}  loss {smooth:.3f}  {time.perf_counter() - start:6.1f} s",
+                flush=True,
+            )
     seconds = time.perf_counter() - start
-    val = evaluate_loss(model, data.val, block_size, batch_size=64,
-                        max_batches=max(1, eval_windows // 64))
+    val = evaluate_loss(
+        model, data.val, block_size, batch_size=64, max_batches=max(1, eval_windows // 64)
+    )
     return {"steps": step, "seconds": seconds, "train_loss": smooth, "val_loss": val}

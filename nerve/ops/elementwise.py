@@ -322,7 +322,9 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_output()
-        return array_module(x._data).maximum(x._data, 0)
+        xd = x._data
+        # NOTE: NumPy's maximum against a scalar 0 is ~4x slower than against an array of zeros.
+        return array_module(xd).maximum(xd, array_module(xd).zeros_like(xd))
 
     @staticmethod
     def backward(ctx, grad):

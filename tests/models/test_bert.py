@@ -70,8 +70,14 @@ def test_bert_model_matches_transformers_on_a_tiny_config():
     from transformers import BertConfig as HFConfig
     from transformers import BertModel as HFModel
 
-    cfg = dict(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=4,
-               intermediate_size=32, max_position_embeddings=20)
+    cfg = dict(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=32,
+        max_position_embeddings=20,
+    )
     torch.manual_seed(0)
     hf = HFModel(HFConfig(**cfg)).eval()
     ours = BertModel(BertConfig(**cfg)).eval()
@@ -84,8 +90,9 @@ def test_bert_model_matches_transformers_on_a_tiny_config():
     hidden, pooled = ours(nerve.from_numpy(ids), nerve.from_numpy(mask))
     assert hidden.shape == (2, 6, 16) and pooled.shape == (2, 16)
     keep = mask.astype(bool)  # padding positions' outputs are never used
-    np.testing.assert_allclose(hidden.detach().numpy()[keep],
-                               out.last_hidden_state.numpy()[keep], atol=1e-5)
+    np.testing.assert_allclose(
+        hidden.detach().numpy()[keep], out.last_hidden_state.numpy()[keep], atol=1e-5
+    )
     np.testing.assert_allclose(pooled.detach().numpy(), out.pooler_output.numpy(), atol=1e-5)
 
 
@@ -99,9 +106,16 @@ def test_tiny_bert_classifier_loss_falls():
     from nerve import nn, optim
 
     nerve.manual_seed(0)
-    cfg = BertConfig(vocab_size=12, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                     intermediate_size=64, max_position_embeddings=16, hidden_dropout_prob=0.0,
-                     attention_probs_dropout_prob=0.0)
+    cfg = BertConfig(
+        vocab_size=12,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=16,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
     bert, head = BertModel(cfg), nn.Linear(32, 2)
     opt = optim.Adam(list(bert.parameters()) + list(head.parameters()), lr=3e-3)
     rng = np.random.default_rng(0)

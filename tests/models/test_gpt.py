@@ -1,4 +1,4 @@
-"""GPT (nerve/models/gpt.py): shapes, parameters, causality, PyTorch oracle, generation, training."""
+"""GPT (nerve/models/gpt.py): shapes, parameters, causality, PyTorch oracle, sampling, training."""
 
 import os
 import time
@@ -23,7 +23,9 @@ def _tiny(**kw):
 def test_shapes_and_parameter_count():
     model = _tiny()
     V, T, L, C = 11, 8, 2, 16
-    per_block = 2 * C + (3 * C * C + 3 * C) + (C * C + C) + 2 * C + (4 * C * C + 4 * C) + (4 * C * C + C)
+    per_block = (
+        2 * C + (3 * C * C + 3 * C) + (C * C + C) + 2 * C + (4 * C * C + 4 * C) + (4 * C * C + C)
+    )
     expected = V * C + T * C + L * per_block + 2 * C  # lm_head is tied: no extra matrix
     assert model.num_parameters() == expected
     assert model.num_parameters(non_embedding=True) == expected - T * C
@@ -60,8 +62,11 @@ def test_attention_is_causal():
 
 def _torch_gpt(model, idx, targets):
     """The same network written directly in PyTorch (float64), sharing the weights."""
-    w = {k: torch.tensor(v.detach().numpy(), dtype=torch.float64, requires_grad=True)
-         for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    w = {
+        k: torch.tensor(v.detach().numpy(), dtype=torch.float64, requires_grad=True)
+        for k, v in model.state_dict().items()
+        if k != "lm_head.weight"
+    }
     F = torch.nn.functional
     cfg = model.config
     idx_t, tgt_t = torch.tensor(idx), torch.tensor(targets)
@@ -71,8 +76,14 @@ def _torch_gpt(model, idx, targets):
         p = f"h.{i}."
         h = F.layer_norm(x, (cfg.n_embd,), w[p + "ln_1.weight"], w[p + "ln_1.bias"])
         qkv = F.linear(h, w[p + "attn.c_attn.weight"], w[p + "attn.c_attn.bias"])
-        q, k, v = (t.reshape(B, T, cfg.n_head, -1).transpose(1, 2) for t in qkv.split(cfg.n_embd, 2))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, -1)
+        q, k, v = (
+            t.reshape(B, T, cfg.n_head, -1).transpose(1, 2) for t in qkv.split(cfg.n_embd, 2)
+        )
+        y = (
+            F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            .transpose(1, 2)
+            .reshape(B, T, -1)
+        )
         x = x + F.linear(y, w[p + "attn.c_proj.weight"], w[p + "attn.c_proj.bias"])
         h = F.layer_norm(x, (cfg.n_embd,), w[p + "ln_2.weight"], w[p + "ln_2.bias"])
         h = F.gelu(F.linear(h, w[p + "mlp.c_fc.weight"], w[p + "mlp.c_fc.bias"]))
@@ -92,25 +103,29 @@ def test_matches_pytorch_forward_and_gradients():
     logits, loss = model(nerve.from_numpy(idx), nerve.from_numpy(targets))
     loss.backward()
     t_logits, t_loss, t_w = _torch_gpt(model, idx, targets)
-    np.testing.assert_allclose(logits.detach().numpy(), t_logits.detach().numpy(), rtol=1e-9,
-                               atol=1e-10)
+    np.testing.assert_allclose(
+        logits.detach().numpy(), t_logits.detach().numpy(), rtol=1e-9, atol=1e-10
+    )
     assert loss.item() == pytest.approx(t_loss.item(), rel=1e-10)
     params = dict(model.named_parameters())
     for name, t in t_w.items():
         # the tied matrix's gradient sums its two uses, as PyTorch's does
-        np.testing.assert_allclose(params[name].grad.numpy(), t.grad.numpy(), rtol=1e-7,
-                                   atol=1e-10, err_msg=name)
+        np.testing.assert_allclose(
+            params[name].grad.numpy(), t.grad.numpy(), rtol=1e-7, atol=1e-10, err_msg=name
+        )
 
 
 def test_generate_greedy_topk_and_seeds():
     model = _tiny()
     prompt = nerve.randint(0, 11, (2, 3))
-    out = model.generate(prompt, 10, temperature=0.9, top_k=4, top_p=0.9,
-                         generator=nerve.Generator().manual_seed(3))
+    out = model.generate(
+        prompt, 10, temperature=0.9, top_k=4, top_p=0.9, generator=nerve.Generator().manual_seed(3)
+    )
     assert out.shape == (2, 13)  # longer than block_size: the context is cropped
     np.testing.assert_array_equal(out[:, :3].numpy(), prompt.numpy())
-    again = model.generate(prompt, 10, temperature=0.9, top_k=4, top_p=0.9,
-                           generator=nerve.Generator().manual_seed(3))
+    again = model.generate(
+        prompt, 10, temperature=0.9, top_k=4, top_p=0.9, generator=nerve.Generator().manual_seed(3)
+    )
     np.testing.assert_array_equal(out.numpy(), again.numpy())
     greedy = model.generate(prompt, 4, temperature=0)
     top1 = model.generate(prompt, 4, top_k=1)  # top-1 sampling is greedy
@@ -127,6 +142,7 @@ def test_short_run_loss_falls():
     nerve.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=96, block_size=32, n_layer=1, n_head=2, n_embd=32))
     first = train_lm(model, data, 32, batch_size=16, lr=1e-2, max_steps=1, eval_windows=128)
-    result = train_lm(model, data, 32, batch_size=16, lr=1e-2, max_steps=40, warmup=5,
-                      eval_windows=128)
+    result = train_lm(
+        model, data, 32, batch_size=16, lr=1e-2, max_steps=40, warmup=5, eval_windows=128
+    )
     assert result["val_loss"] < first["val_loss"] - 0.8  # ~4.6 -> below ~3.8 nats/char

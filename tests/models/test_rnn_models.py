@@ -23,9 +23,14 @@ def _recurrent_params(gates, inp, hidden, directions=1):
     return directions * gates * hidden * (inp + hidden + 2)
 
 
-@pytest.mark.parametrize("name, gates, hidden, bidirectional, pool", [
-    ("rnn", 1, 64, False, "mean"), ("lstm", 4, 64, False, "mean"), ("gru", 3, 24, True, "flatten"),
-])
+@pytest.mark.parametrize(
+    "name, gates, hidden, bidirectional, pool",
+    [
+        ("rnn", 1, 64, False, "mean"),
+        ("lstm", 4, 64, False, "mean"),
+        ("gru", 3, 24, True, "flatten"),
+    ],
+)
 def test_registered_builders_shapes_and_parameter_counts(name, gates, hidden, bidirectional, pool):
     nerve.manual_seed(0)
     model = build(name, (1, 40), 10)  # MNIST-1D: (N, 1, 40) read as 40 steps of 1 feature
@@ -44,7 +49,9 @@ def test_channels_first_equals_batch_first_input():
     x = nerve.randn(2, 7, 3)  # (N, L, F)
     cf = RNNClassifier(RNNClassifierConfig("lstm", 3, 8, 4, channels_first=True))
     cf.load_state_dict(model.state_dict())
-    np.testing.assert_allclose(cf(x.transpose(1, 2)).detach().numpy(), model(x).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(
+        cf(x.transpose(1, 2)).detach().numpy(), model(x).detach().numpy(), rtol=1e-6
+    )
 
 
 def test_bidirectional_last_takes_each_direction_at_its_end():
@@ -53,7 +60,9 @@ def test_bidirectional_last_takes_each_direction_at_its_end():
     x = nerve.randn(4, 6, 2)
     out, h_n = model.rnn(x)  # h_n: (2, N, H): forward final, backward final
     expected = model.head(nerve.cat([h_n[0], h_n[1]], dim=-1))
-    np.testing.assert_allclose(model(x).detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model(x).detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_bad_configurations_and_inputs_raise():
@@ -73,16 +82,24 @@ def _mnist1d():
     from nerve.datasets import load_mnist1d
 
     train, test = load_mnist1d()
-    return (train.tensors[0].unsqueeze(1), train.tensors[1],
-            test.tensors[0].unsqueeze(1), test.tensors[1])
+    return (
+        train.tensors[0].unsqueeze(1),
+        train.tensors[1],
+        test.tensors[0].unsqueeze(1),
+        test.tensors[1],
+    )
 
 
 def _fit(model, x, y, epochs, lr, batch_size=64, seed=1):
     from nerve.data import DataLoader, TensorDataset
 
     opt = optim.Adam(model.parameters(), lr=lr)
-    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
-                        generator=nerve.Generator().manual_seed(seed))
+    loader = DataLoader(
+        TensorDataset(x, y),
+        batch_size=batch_size,
+        shuffle=True,
+        generator=nerve.Generator().manual_seed(seed),
+    )
     losses = []
     for epoch in range(epochs):
         for group in opt.param_groups:  # cosine decay over the run
@@ -138,8 +155,22 @@ def test_gru_reaches_the_papers_accuracy_on_mnist1d():
 def test_nerve_train_cli_trains_a_gru_on_mnist1d(tmp_path):
     from nerve.cli import main
 
-    code = main(["train", "--model", "gru", "--data", "mnist1d", "--epochs", "1", "--quiet",
-                 "--model-options", '{"hidden_size": 8}', "--run-dir", str(tmp_path / "run")])
+    code = main(
+        [
+            "train",
+            "--model",
+            "gru",
+            "--data",
+            "mnist1d",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--model-options",
+            '{"hidden_size": 8}',
+            "--run-dir",
+            str(tmp_path / "run"),
+        ]
+    )
     assert code == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["parameters"] == _recurrent_params(3, 1, 8, 2) + 2 * 8 * 40 * 10 + 10
@@ -160,24 +191,30 @@ def test_char_lstm_shapes_parameters_and_state():
     # running in two halves with the carried state equals one pass
     first, _, state = model(idx[:, :4])
     second, _, _ = model(idx[:, 4:], state=state)
-    np.testing.assert_allclose(second.detach().numpy(), logits[:, 4:].detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        second.detach().numpy(), logits[:, 4:].detach().numpy(), rtol=1e-4, atol=1e-5
+    )
 
 
 def test_char_lstm_sample():
     nerve.manual_seed(0)
     model = CharLSTM(CharLSTMConfig(vocab_size=20, embed_dim=8, hidden_size=16))
     prompt = nerve.randint(0, 20, (2, 3))
-    out = model.sample(prompt, 12, temperature=0.8, top_k=5,
-                       generator=nerve.Generator().manual_seed(1))
+    out = model.sample(
+        prompt, 12, temperature=0.8, top_k=5, generator=nerve.Generator().manual_seed(1)
+    )
     assert out.shape == (2, 15)
     np.testing.assert_array_equal(out[:, :3].detach().numpy(), prompt.detach().numpy())
-    again = model.sample(prompt, 12, temperature=0.8, top_k=5,
-                         generator=nerve.Generator().manual_seed(1))
+    again = model.sample(
+        prompt, 12, temperature=0.8, top_k=5, generator=nerve.Generator().manual_seed(1)
+    )
     np.testing.assert_array_equal(out.detach().numpy(), again.detach().numpy())
     # greedy sampling follows the argmax of a full forward pass at every step
     greedy = model.sample(prompt[:1], 5, temperature=0)
     logits, _, _ = model(greedy[:, :-1])
-    np.testing.assert_array_equal(logits.argmax(-1).detach().numpy()[0, 2:], greedy.detach().numpy()[0, 3:])
+    np.testing.assert_array_equal(
+        logits.argmax(-1).detach().numpy()[0, 2:], greedy.detach().numpy()[0, 3:]
+    )
     with pytest.raises(ValueError, match="temperature"):
         model.sample(prompt, 2, temperature=-0.5)
 
@@ -188,8 +225,10 @@ def test_char_lstm_short_run_loss_falls():
     nerve.manual_seed(0)
     data = load_text()
     model = CharLSTM(CharLSTMConfig(96, embed_dim=16, hidden_size=64))
-    first = train_lm(model, data, block_size=32, batch_size=16, lr=1e-2, max_steps=1,
-                     eval_windows=128)
-    result = train_lm(model, data, block_size=32, batch_size=16, lr=1e-2, max_steps=40,
-                      warmup=5, eval_windows=128)
+    first = train_lm(
+        model, data, block_size=32, batch_size=16, lr=1e-2, max_steps=1, eval_windows=128
+    )
+    result = train_lm(
+        model, data, block_size=32, batch_size=16, lr=1e-2, max_steps=40, warmup=5, eval_windows=128
+    )
     assert result["val_loss"] < first["val_loss"] - 0.8  # from ~4.5 nats/char to below ~3.7
