@@ -47,8 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     # Parse only the command name first, then let the command's module add its own arguments.
-    if not argv or argv[0] in ("-h", "--help", "--version"):
-        parser.parse_args(argv)
+    if argv and argv[0] == "--version":
+        from nerve import __version__
+
+        print(f"nerve {__version__}")
+        return 0
+    if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return 0
     name = argv[0]

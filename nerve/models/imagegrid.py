@@ -24,7 +24,7 @@ def image_grid(images, nrow: int = 8, pad: int = 1, upscale: int = 1) -> np.ndar
         arr = arr.repeat(upscale, axis=1).repeat(upscale, axis=2)
     n, h, w = arr.shape
     rows = -(-n // nrow)
-    grid = np.ones((rows * (h + pad) + pad, nrow * (w + pad) + pad), dtype=np.float32)
+    grid = np.full((rows * (h + pad) + pad, nrow * (w + pad) + pad), 0.3, dtype=np.float32)
     for k in range(n):
         r, c = divmod(k, nrow)
         top, left = pad + r * (h + pad), pad + c * (w + pad)
