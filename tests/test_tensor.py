@@ -41,8 +41,20 @@ def test_dtype_aliases():
 # ---------------------------------------------------------------------------- creation
 @pytest.mark.parametrize(
     "data",
-    [1.5, 3, True, [1, 2, 3], [1.0, 2], [[1, 2], [3, 4]], [True, False], [], [[1.5], [2]],
-     np.arange(4, dtype=np.int32), np.ones(3, np.float64), np.ones(2, np.float16)],
+    [
+        1.5,
+        3,
+        True,
+        [1, 2, 3],
+        [1.0, 2],
+        [[1, 2], [3, 4]],
+        [True, False],
+        [],
+        [[1.5], [2]],
+        np.arange(4, dtype=np.int32),
+        np.ones(3, np.float64),
+        np.ones(2, np.float16),
+    ],
     ids=lambda d: type(d).__name__ + str(getattr(d, "dtype", "")),
 )
 def test_tensor_infers_dtypes_like_torch(data):
@@ -198,9 +210,21 @@ def test_integer_reductions_match_torch():
 @pytest.mark.parametrize(
     "data",
     [
-        [0.393, -1.1067, -0.385], [1.0, 2.0], [1e-5, 1.0], [1.0, 100.0], [[1.5, 2.0], [3.0, -4.0]],
-        [1e9, 1.0], [float("nan"), 1.5, float("inf")], [0.0, 0.0], 3.5, -0.5, [1, 2, -3],
-        [True, False], [[1, 20], [300, 4]], [1.0, float("-inf")], [0.0, -2.5],
+        [0.393, -1.1067, -0.385],
+        [1.0, 2.0],
+        [1e-5, 1.0],
+        [1.0, 100.0],
+        [[1.5, 2.0], [3.0, -4.0]],
+        [1e9, 1.0],
+        [float("nan"), 1.5, float("inf")],
+        [0.0, 0.0],
+        3.5,
+        -0.5,
+        [1, 2, -3],
+        [True, False],
+        [[1, 20], [300, 4]],
+        [1.0, float("-inf")],
+        [0.0, -2.5],
     ],
     ids=str,
 )
@@ -374,9 +398,14 @@ def test_inplace_errors():
 # ---------------------------------------------------------------------------- errors
 def test_shape_mismatch_names_op_and_shapes():
     a, b = nerve.ones(2, 3), nerve.ones(4)
-    for op, fn in [("add", lambda: a + b), ("mul", lambda: a * b), ("sub", lambda: a - b),
-                   ("div", lambda: a / b), ("maximum", lambda: nerve.maximum(a, b)),
-                   ("lt", lambda: a < b)]:
+    for op, fn in [
+        ("add", lambda: a + b),
+        ("mul", lambda: a * b),
+        ("sub", lambda: a - b),
+        ("div", lambda: a / b),
+        ("maximum", lambda: nerve.maximum(a, b)),
+        ("lt", lambda: a < b),
+    ]:
         with pytest.raises(ValueError, match=f"{op}: shapes \\(2, 3\\) and \\(4,\\) cannot be"):
             fn()
     with pytest.raises(ValueError, match="matmul: shapes \\(2, 3\\) and \\(4,\\) cannot be mult"):
@@ -392,7 +421,9 @@ def test_shape_mismatch_names_op_and_shapes():
 
 
 def test_wrong_dtypes_say_so():
-    with pytest.raises(TypeError, match="softmax: expected a floating point tensor, got nerve.bool"):
+    with pytest.raises(
+        TypeError, match="softmax: expected a floating point tensor, got nerve.bool"
+    ):
         nerve.nn.functional.softmax(nerve.ones(3) > 0, dim=0)
     with pytest.raises(TypeError, match="mean: expected a floating point tensor, got nerve.int64"):
         nerve.arange(3).mean()
@@ -402,7 +433,9 @@ def test_wrong_dtypes_say_so():
         nerve.ones(2, 2).gather(1, nerve.zeros(2, 2))
     with pytest.raises(TypeError, match="matmul: bool tensors cannot be multiplied"):
         (nerve.ones(2) > 0) @ (nerve.ones(2) > 0)
-    with pytest.raises(TypeError, match="where: condition must be a bool tensor, got nerve.float32"):
+    with pytest.raises(
+        TypeError, match="where: condition must be a bool tensor, got nerve.float32"
+    ):
         nerve.where(nerve.ones(2), nerve.ones(2), nerve.zeros(2))
     with pytest.raises(TypeError, match="add: expected a Tensor or a number, got str"):
         nerve.ones(2) + "a"
@@ -426,3 +459,22 @@ def test_bad_dims_say_so():
         nerve.nn.functional.pad(x, (3, 0), mode="reflect")
     with pytest.raises(IndexError, match="indexing a tensor of shape \\(2, 3\\)"):
         x[5]
+
+
+@pytest.mark.parametrize("left", DTYPES)
+@pytest.mark.parametrize("right", DTYPES)
+def test_cat_and_stack_promote_like_torch(left, right):
+    a, b = _example(left, 1), _example(right, 1)
+    for op in (lambda m, x, y: m.cat([x, y]), lambda m, x, y: m.stack([x, y], 1)):
+        mine = op(nerve, nerve.tensor(a), nerve.tensor(b))
+        theirs = op(torch, torch.tensor(a), torch.tensor(b))
+        assert mine.dtype.name == str(theirs.dtype).replace("torch.", ""), (left, right)
+        assert_close(mine, theirs)
+
+
+def test_clamp_of_integers_promotes_like_torch():
+    for kwargs in ({"min": 1.5}, {"min": 0, "max": 2}, {"max": 2.5}):
+        mine = nerve.tensor([1, 2, 3]).clamp(**kwargs)
+        theirs = torch.tensor([1, 2, 3]).clamp(**kwargs)
+        assert mine.dtype.name == str(theirs.dtype).replace("torch.", "")
+        assert_close(mine, theirs)

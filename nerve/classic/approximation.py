@@ -47,7 +47,9 @@ class ApproximationFit:
     """Fits of one width and activation to T targets.
 
     names: the T target names. max_error: (T,) sup error on the evaluation grid after training.
-    least_squares_error: (T,) the same after step 2 only. x: (G,) evaluation grid.
+    least_squares_error: (T,) the same after step 2 only. mse, least_squares_mse: (T,) the mean
+    squared error on the training grid (what step 3 minimizes) after and before training.
+    x: (G,) evaluation grid.
     prediction: (T, G) the fitted functions there. target: (T, G) the targets there.
     """
 
@@ -56,6 +58,8 @@ class ApproximationFit:
     activation: str
     max_error: np.ndarray
     least_squares_error: np.ndarray
+    mse: np.ndarray
+    least_squares_mse: np.ndarray
     x: np.ndarray
     prediction: np.ndarray
     target: np.ndarray
@@ -157,12 +161,13 @@ def fit_one_hidden_layer(
         weight1, bias1, weight2, bias2 = params
         return act(nerve.tensor(x) @ weight1 + bias1) @ weight2 + bias2  # (T, N, 1)
 
-    def sup_error() -> tuple[np.ndarray, np.ndarray]:
+    def errors() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with nerve.no_grad():
             prediction = predict(x_eval).numpy()
-        return np.abs(prediction - y_eval).max(axis=(1, 2)), prediction
+            mse = ((predict(x_train).numpy() - y_train) ** 2).mean(axis=(1, 2))
+        return np.abs(prediction - y_eval).max(axis=(1, 2)), mse, prediction
 
-    least_squares_error, _ = sup_error()
+    least_squares_error, least_squares_mse, _ = errors()
 
     # Step 3: backprop and Adam on the summed mean squared errors.
     optimizer = nerve.optim.Adam(params, lr=lr)
@@ -173,13 +178,15 @@ def fit_one_hidden_layer(
         loss.backward()
         optimizer.step()
 
-    max_error, prediction = sup_error()
+    max_error, mse, prediction = errors()
     return ApproximationFit(
         names=names,
         width=width,
         activation=activation,
         max_error=max_error,
         least_squares_error=least_squares_error,
+        mse=mse,
+        least_squares_mse=least_squares_mse,
         x=x_eval[:, 0],
         prediction=prediction[:, :, 0],
         target=y_eval[:, :, 0],

@@ -112,8 +112,15 @@ def xor_network(path: Path, predict, hidden, features) -> Path:
     left.scatter(corners[:, 0], corners[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=80)
     left.set_title("2-2-1 network: output on the plane")
     right.scatter(hidden[:, 0], hidden[:, 1], c=labels, cmap="coolwarm", edgecolors="k", s=80)
-    for (h1, h2), corner in zip(hidden, corners.astype(int), strict=True):
-        right.annotate(f"{tuple(corner)}", (h1, h2), textcoords="offset points", xytext=(6, 6))
+    for index, ((h1, h2), (a, b)) in enumerate(zip(hidden, corners.astype(int), strict=True)):
+        # NOTE: two corners often share a hidden point; stagger their labels vertically.
+        right.annotate(
+            f"x = ({a}, {b})",
+            (h1, h2),
+            textcoords="offset points",
+            xytext=(8 if h1 < 0.5 else -60, 8 - 14 * (index % 2)),
+            fontsize=8,
+        )
     right.set_xlabel(f"hidden 1 ({features[0]})")
     right.set_ylabel(f"hidden 2 ({features[1]})")
     right.set_xlim(-0.1, 1.1)
@@ -153,3 +160,15 @@ def gradient_norms(path: Path, reports) -> Path:
         "|dL/dW|",
         log_y=True,
     )
+
+
+def sawtooth_fits(path: Path, x, target, deep, shallow, k: int, deep_params: int) -> Path:
+    """The sawtooth, the deep network's output and a same-size shallow network's fit."""
+    plt = require_pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(x, target, "k-", lw=4, alpha=0.25, label=f"sawtooth, k = {k}")
+    ax.plot(x, deep, "b-", lw=1, label=f"deep, width 2 ({deep_params} parameters)")
+    ax.plot(x, shallow, "r-", lw=1, label="shallow, same parameters")
+    ax.set_title("deep nets fold, shallow nets must count")
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)

@@ -264,18 +264,25 @@ def _depth(say, plots) -> dict:
             f"{r.exact_shallow_parameters:22d}"
         )
     if plots:
+        import nerve
         from nerve.classic import plots as draw
-        from nerve.classic.depth import sawtooth
+        from nerve.classic.approximation import fit_one_hidden_layer
+        from nerve.classic.depth import deep_sawtooth_network, sawtooth_fn
 
-        x = np.linspace(0, 1, 513)
-        draw.line_plot(
+        k = 4
+        shallow = fit_one_hidden_layer(
+            [sawtooth_fn(k)], 2 * k, "relu", steps=100, n_eval=1025, n_train=4 * 2**k + 1
+        )
+        with nerve.no_grad():
+            deep = deep_sawtooth_network(k)(nerve.tensor(shallow.x[:, None])).numpy()[:, 0]
+        draw.sawtooth_fits(
             plots / "depth.png",
-            x,
-            {f"k = {k}": sawtooth(x, k) for k in (1, 2, 4)},
-            "the sawtooth: deep nets fold, shallow nets must count",
-            "x",
-            "y",
-            markers=False,
+            shallow.x,
+            shallow.target[0],
+            deep,
+            shallow.prediction[0],
+            k,
+            6 * k + 1,
         )
     return {"rows": rows}
 
@@ -410,14 +417,18 @@ def run_tour(
     def say(line: str) -> None:
         print(line, file=file, flush=True)
 
-    _limit_blas_threads()
+    limits = _limit_blas_threads()
     figures, start = {}, time.perf_counter()
-    for index, milestone in enumerate(chosen, 1):
-        say(f"\n[{index}/{len(chosen)}] {milestone.year}  {milestone.who}: {milestone.title}")
-        say(textwrap.fill(milestone.story, width=96, initial_indent="  ", subsequent_indent="  "))
-        began = time.perf_counter()
-        figures[milestone.name] = milestone.run(say, plot_dir)
-        say(f"  ({time.perf_counter() - began:.1f}s)")
+    try:
+        for index, milestone in enumerate(chosen, 1):
+            say(f"\n[{index}/{len(chosen)}] {milestone.year}  {milestone.who}: {milestone.title}")
+            say(textwrap.fill(milestone.story, 96, initial_indent="  ", subsequent_indent="  "))
+            began = time.perf_counter()
+            figures[milestone.name] = milestone.run(say, plot_dir)
+            say(f"  ({time.perf_counter() - began:.1f}s)")
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
     say(
         f"\n{len(chosen)} milestone(s) in {time.perf_counter() - start:.1f}s"
         + (f"; pictures in {plot_dir}" if plot_dir else "")

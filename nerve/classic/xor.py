@@ -41,20 +41,21 @@ def best_linear_accuracy(x, y, n_angles: int = 3600) -> float:
         raise ValueError(f"x must have shape (N, 2), got shape {x.shape}")
     if y.shape != (len(x),):
         raise ValueError(f"y must have shape ({len(x)},), got shape {y.shape}")
-    angles = list(np.linspace(0, 2 * np.pi, n_angles, endpoint=False))
+    angles = [np.linspace(0, 2 * np.pi, n_angles, endpoint=False)]
     for i in range(len(x)):
         for j in range(i + 1, len(x)):
             dx, dy = x[j] - x[i]
             base = np.arctan2(dy, dx) + np.pi / 2
-            angles += [base - 1e-6, base + 1e-6]
-    best = 0.0
-    for angle in angles:
-        projection = x @ np.array([np.cos(angle), np.sin(angle)])
-        levels = np.sort(np.unique(projection))
-        cuts = np.concatenate([[levels[0] - 1], (levels[:-1] + levels[1:]) / 2, [levels[-1] + 1]])
-        for cut in cuts:
-            accuracy = np.mean((projection > cut) == y)
-            best = max(best, accuracy, 1 - accuracy)
+            angles.append(np.array([base - 1e-6, base + 1e-6]))
+    angles = np.concatenate(angles)  # (A,)
+    directions = np.stack([np.cos(angles), np.sin(angles)])  # (2, A)
+    projection = x @ directions  # (N, A)
+    ordered = np.sort(projection, axis=0)
+    # Thresholds below all points, between each sorted pair, and above all: (N + 1, A).
+    cuts = np.concatenate([ordered[:1] - 1, (ordered[:-1] + ordered[1:]) / 2, ordered[-1:] + 1])
+    predicted = projection[None, :, :] > cuts[:, None, :]  # (N + 1, N, A)
+    accuracy = (predicted == y[None, :, None]).mean(axis=1)  # (N + 1, A)
+    best = np.maximum(accuracy, 1 - accuracy).max()
     return float(best)
 
 

@@ -99,7 +99,9 @@ class Embedding(Module):
         """An Embedding whose weight is ``embeddings`` (2-D); ``freeze`` turns off its gradient."""
         if not isinstance(embeddings, Tensor) or embeddings.ndim != 2:
             got = tuple(embeddings.shape) if isinstance(embeddings, Tensor) else type(embeddings)
-            raise ValueError(f"Embedding.from_pretrained: embeddings must be a 2-D tensor, got {got}")
+            raise ValueError(
+                f"Embedding.from_pretrained: embeddings must be a 2-D tensor, got {got}"
+            )
         rows, cols = embeddings.shape
         return cls(
             rows,

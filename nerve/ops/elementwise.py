@@ -187,7 +187,10 @@ class Pow(Function):
                 safe_log = where(a > 0, a, 1).log()
                 grad_b = _sum_to(grad * a**b * safe_log, _shape(b))
             else:
-                grad_b = _sum_to(grad * a**b * math.log(a), _shape(b)) if a > 0 else _zeros_like(grad)
+                if a > 0:
+                    grad_b = _sum_to(grad * a**b * math.log(a), _shape(b))
+                else:
+                    grad_b = _zeros_like(grad)
         return grad_a, grad_b
 
 
@@ -622,6 +625,14 @@ def clamp(x, min=None, max=None):
         if max is not None:
             out = where(out > max, max, out)
         return out
+    if not isinstance(x, Tensor):
+        raise TypeError(f"clamp: expected a Tensor, got {type(x).__name__}")
+    dt = x._data.dtype
+    for bound in (min, max):
+        if bound is not None:
+            dt = _dtype.promote_with_scalar(dt, _scalar(bound, "clamp"))
+    if dt != x._data.dtype:  # an integer tensor clamped to a float bound becomes float32
+        x = cast(x, dt)
     return Clamp.apply(x, min, max)
 
 

@@ -6,8 +6,11 @@ summed back by ``sum_to``. 1-D operands are lifted to matrices first and the gra
 
 from __future__ import annotations
 
+import string
+
 import numpy as np
 
+from nerve import _dtype
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import _enabled
 from nerve.device import array_module
@@ -167,6 +170,11 @@ def linear(x, weight, bias=None):
 
 
 class Einsum(Function):
+    """Einstein summation. The gradient of operand i is itself an einsum: the output gradient
+    contracted with the other operands onto operand i's (distinct) indices; an index that only
+    operand i had is broadcast back, a repeated index (a diagonal, ``ii``) is put back on the
+    diagonal with identity matrices, and a size-1 dim that broadcast is summed back."""
+
     @staticmethod
     def forward(ctx, equation, *operands):
         ctx.save_for_backward(*operands)
@@ -179,35 +187,83 @@ class Einsum(Function):
         inputs, output = ctx.equation.split("->")
         subs = inputs.split(",")
         grads = [None]
-        for i, (sub, t) in enumerate(zip(subs, operands)):
+        for i in range(len(operands)):
             if not ctx.needs_input_grad[i + 1]:
                 grads.append(None)
                 continue
-            if len(set(sub)) != len(sub):
-                raise RuntimeError(f"einsum: gradient of a repeated index ('{sub}') is not supported")
-            others = [(s, o) for j, (s, o) in enumerate(zip(subs, operands)) if j != i]
-            available = set(output).union(*(set(s) for s, _ in others))
-            kept = "".join(c for c in sub if c in available)
-            eq = ",".join([output] + [s for s, _ in others]) + "->" + kept
-            g = einsum(eq, grad, *(o for _, o in others))
-            if kept != sub:  # an index only this operand had: broadcast along it
-                shape = [t.shape[k] if c in kept else 1 for k, c in enumerate(sub)]
-                g = g.reshape([t.shape[k] for k, c in enumerate(sub) if c in kept])
-                order = [kept.index(c) for c in sub if c in kept]
-                g = g.permute(*order) if order != sorted(order) else g
-                g = g.reshape(shape).expand(*t.shape)
-            grads.append(g)
+            grads.append(_einsum_operand_grad(grad, ctx.equation, subs, operands, i))
         return tuple(grads)
 
 
+def _einsum_operand_grad(grad, equation, subs, operands, i):
+    from nerve.ops.creation import eye
+
+    sub, t = subs[i], operands[i]
+    output = equation.split("->")[1]
+    unique = "".join(dict.fromkeys(sub))  # distinct indices, in order
+    size = {c: n for c, n in zip(sub, t.shape)}
+    others = [(s, o) for j, (s, o) in enumerate(zip(subs, operands)) if j != i]
+    available = set(output).union(*(set(s) for s, _ in others))
+    kept = "".join(c for c in unique if c in available)
+    g = einsum(",".join([output] + [s for s, _ in others]) + "->" + kept,
+               grad, *(o for _, o in others))
+    if kept != unique:  # an index only this operand had was summed: broadcast along it
+        g = g.reshape([g.shape[kept.index(c)] if c in kept else 1 for c in unique])
+        g = g.expand(*[g.shape[k] if c in kept else size[c] for k, c in enumerate(unique)])
+    if unique != sub:  # a repeated index: the gradient lives on the diagonal
+        fresh = iter(c for c in string.ascii_letters if c not in equation)
+        target, eyes, seen = "", [], set()
+        for c in sub:
+            if c in seen:
+                new = next(fresh)
+                eyes.append((c + new, eye(size[c], dtype=t.dtype, device=t.device)))
+                c = new
+            seen.add(c)
+            target += c
+        g = einsum(",".join([unique] + [s for s, _ in eyes]) + "->" + target,
+                   g, *(e for _, e in eyes))
+    for k, n in enumerate(t.shape):
+        if n == 1 and g.shape[k] != 1:  # a size-1 dim of t that broadcast in the product
+            g = g.sum(k, keepdim=True)
+    if tuple(g.shape) != tuple(t.shape):  # a dim that another operand had as size 1
+        g = g.expand(*t.shape)
+    return g
+
+
+def _expand_ellipsis(equation, operands):
+    """Name the dims that ``...`` stands for with unused letters (broadcast from the right)."""
+    lhs, arrow, rhs = equation.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(operands):
+        raise ValueError(f"einsum: the equation names {len(subs)} operands, got {len(operands)}")
+    fresh = iter(c for c in string.ascii_letters if c not in equation)
+    extra = [t.ndim - (len(s) - 3) if "..." in s else 0 for s, t in zip(subs, operands)]
+    if min(extra) < 0:
+        raise ValueError(f"einsum: an operand has fewer dims than its subscript in {equation!r}")
+    batch = "".join(next(fresh) for _ in range(max(extra)))
+    subs = [s.replace("...", batch[len(batch) - e:]) for s, e in zip(subs, extra)]
+    if arrow:
+        rhs = rhs.replace("...", batch)
+    else:
+        letters = "".join(subs)
+        rhs = batch + "".join(sorted(c for c in set(letters)
+                                     if letters.count(c) == 1 and c not in batch))
+    return ",".join(subs) + "->" + rhs
+
+
 def einsum(equation, *operands):
-    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; an explicit ``->`` output is
-    added when missing, as NumPy infers it."""
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``; ``...`` stands for leading
+    (broadcast) dims, and without ``->`` the output is NumPy's implicit one."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: the equation must be a string, got {type(equation).__name__}")
+    for t in operands:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"einsum: operands must be Tensors, got {type(t).__name__}")
     equation = equation.replace(" ", "")
     if "..." in equation:
-        raise ValueError("einsum: '...' is not supported; name every dimension")
+        equation = _expand_ellipsis(equation, operands)
     if "->" not in equation:
         letters = equation.replace(",", "")
         equation += "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
@@ -217,13 +273,23 @@ def einsum(equation, *operands):
     for sub, t in zip(subs, operands):
         if len(sub) != t.ndim:
             raise ValueError(
-                f"einsum: subscript '{sub}' has {len(sub)} dims but its operand has shape {tuple(t.shape)}"
+                f"einsum: subscript '{sub}' has {len(sub)} dims but its operand has shape "
+                f"{tuple(t.shape)}"
             )
     sizes: dict[str, int] = {}
     for sub, t in zip(subs, operands):
         for c, n in zip(sub, t.shape):
             if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
                 raise ValueError(f"einsum: index '{c}' has sizes {sizes[c]} and {n}")
+            if sizes[c] == 1:
+                sizes[c] = n
+    if len({t._data.dtype for t in operands}) > 1:
+        from nerve.ops.elementwise import cast
+
+        dt = operands[0]._data.dtype
+        for t in operands[1:]:
+            dt = _dtype.promote(dt, 1, t._data.dtype, 1)
+        operands = tuple(t if t._data.dtype == dt else cast(t, dt) for t in operands)
     return Einsum.apply(equation, *operands)
 
 

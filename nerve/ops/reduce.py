@@ -7,9 +7,8 @@ gradient goes to the chosen element. Full max/min (and amax/amin) share the grad
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import builtins
+from collections import namedtuple
 
 import numpy as np
 

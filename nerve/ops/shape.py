@@ -289,7 +289,11 @@ def cat(tensors, dim=0):
     if len({t._data.dtype for t in tensors}) > 1:
         from nerve.ops.elementwise import cast
 
-        dt = np.result_type(*(t._data.dtype for t in tensors))
+        from nerve import _dtype
+
+        dt = tensors[0]._data.dtype  # PyTorch's promotion (int64 + float32 -> float32)
+        for t in tensors[1:]:
+            dt = _dtype.promote(dt, 1, t._data.dtype, 1)
         tensors = [t if t._data.dtype == dt else cast(t, dt) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]

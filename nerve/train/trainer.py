@@ -134,10 +134,13 @@ class Trainer:
                 cb.on_train_begin()
             for epoch in range(start_epoch, epochs):
                 self.epoch = epoch
-                logs = self._train_epoch(train_loader, epoch, epochs, skip_batches)
+                logs, bar = self._train_epoch(train_loader, epoch, epochs, skip_batches)
                 skip_batches = 0
                 if val_loader is not None:
                     logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+                bar.close(f"epoch {epoch + 1}/{epochs}: " + "  ".join(
+                    f"{k} {v:.4f}" for k, v in logs.items() if k not in ("time", "lr"))
+                    + f"  ({logs['time']:.1f}s)")
                 # The epoch is complete: a checkpoint written from here on resumes at the next one.
                 self._batch_in_epoch = 0
                 self._epoch_rng = None
@@ -212,9 +215,7 @@ class Trainer:
                 logs[m.name] = float(value)
         logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
         logs["time"] = seconds
-        bar.close(f"epoch {epoch + 1}/{epochs}: " + "  ".join(
-            f"{k} {v:.4f}" for k, v in logs.items() if k not in ("time", "lr")) + f"  ({seconds:.1f}s)")
-        return logs
+        return logs, bar
 
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, data) -> dict:

@@ -31,7 +31,7 @@ def test_a_leaf_used_many_times_sums_its_gradients():
         y.backward()
         return x.grad, w.grad
 
-    for mine, theirs in zip(run(nerve), run(torch)):
+    for mine, theirs in zip(run(nerve), run(torch), strict=True):
         assert_close(mine, theirs)
 
 
@@ -208,7 +208,7 @@ def test_create_graph_gives_higher_derivatives():
         (k,) = m.autograd.grad(h.sum(), x)
         return g, h, k
 
-    for mine, theirs in zip(run(nerve), run(torch)):
+    for mine, theirs in zip(run(nerve), run(torch), strict=True):
         assert_close(mine, theirs)
 
 

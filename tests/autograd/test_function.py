@@ -38,8 +38,7 @@ class ScaledAdd(Function):
     def backward(ctx, grad_output):
         ScaledAdd.seen_needs = ctx.needs_input_grad
         need_a, _, need_b = ctx.needs_input_grad
-        return (grad_output if need_a else None, None,
-                grad_output * ctx.alpha if need_b else None)
+        return (grad_output if need_a else None, None, grad_output * ctx.alpha if need_b else None)
 
 
 class ArrayCube(Function):

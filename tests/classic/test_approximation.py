@@ -19,9 +19,10 @@ def test_error_falls_as_the_layer_widens(activation):
 
 
 def test_training_improves_on_the_least_squares_start():
-    fit = fit_one_hidden_layer(("sin", "bump"), width=4, activation="sigmoid", steps=200)
-    assert (fit.max_error <= fit.least_squares_error).all()
-    assert (fit.max_error < fit.least_squares_error).any()
+    fit = fit_one_hidden_layer(("sin", "abs", "bump"), width=4, activation="sigmoid", steps=200)
+    # Adam lowers the squared error it minimizes; the sup error follows only roughly.
+    assert (fit.mse < fit.least_squares_mse).all()
+    assert (fit.max_error <= 1.1 * fit.least_squares_error).all()
 
 
 def test_prediction_matches_the_reported_error_and_targets():

@@ -28,12 +28,11 @@ def test_large_init_relu_explodes():
 
 def _to_torch(model, x):
     """Run the same network in PyTorch (float64) and return per-hidden-layer gradient norms."""
-    modules = {}
 
     def linear(layer):
         t = torch.nn.Linear(layer.in_features, layer.out_features).double()
-        t.weight.data = torch.tensor(layer.weight.numpy())
-        t.bias.data = torch.tensor(layer.bias.numpy())
+        t.weight.data = torch.tensor(layer.weight.detach().numpy())
+        t.bias.data = torch.tensor(layer.bias.detach().numpy())
         return t
 
     h = linear(model.input)(torch.tensor(x))
@@ -51,7 +50,6 @@ def _to_torch(model, x):
             act = torch.relu if isinstance(block[-1], nerve.nn.ReLU) else torch.sigmoid
             h = act(z)
         weights.append(first.weight)
-        modules[len(weights)] = first
     return weights, linear(model.output)(h)
 
 

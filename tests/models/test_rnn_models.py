@@ -138,10 +138,10 @@ def test_short_run_loss_falls(name):
 def test_gru_reaches_the_papers_accuracy_on_mnist1d():
     """The MNIST-1D paper's GRU figure is 91% test accuracy.
 
-    NERVE_SLOW=1: the full bar, >= 91% after 20 epochs (measured 92.5%, ~130 s on 2 busy cores).
-    Default (CI): 6 epochs of the same recipe, >= 70% (measured 77%, ~40 s).
+    NERVE_SLOW=1: the full bar, >= 91% after 20 epochs (measured 91.4%, 155 s on 2 busy cores).
+    Default (CI): 10 epochs of the same recipe, >= BAR_CI (measured MEASURED_CI).
     """
-    epochs, bar = (20, 0.91) if SLOW else (6, 0.70)
+    epochs, bar = (20, 0.91) if SLOW else (10, 0.75)
     nerve.manual_seed(0)
     x, y, xt, yt = _mnist1d()
     model = build("gru", (1, 40), 10)
@@ -232,3 +232,22 @@ def test_char_lstm_short_run_loss_falls():
         model, data, block_size=32, batch_size=16, lr=1e-2, max_steps=40, warmup=5, eval_windows=128
     )
     assert result["val_loss"] < first["val_loss"] - 0.8  # from ~4.5 nats/char to below ~3.7
+
+
+@pytest.mark.slow
+def test_char_lstm_quality_on_python_source():
+    """Validation loss on held-out stdlib source, nats per character (seeded, step budget).
+
+    NERVE_SLOW=1: 800 steps, < 1.95 (measured MEASURED_SLOW). Default: 200 steps, < 2.25
+    (measured MEASURED_CI).
+    """
+    from nerve.models.text import load_text, train_lm
+
+    steps, bar = (800, 1.95) if SLOW else (200, 2.25)
+    data = load_text()
+    nerve.manual_seed(0)
+    model = CharLSTM(CharLSTMConfig(len(data.vocab), embed_dim=32, hidden_size=128))
+    result = train_lm(model, data, block_size=64, batch_size=32, lr=1e-2, warmup=10,
+                      max_steps=steps, eval_windows=4096)
+    print(f"CharLSTM: {result}")
+    assert result["val_loss"] < bar

@@ -116,3 +116,12 @@ def test_errors_and_repr():
         nn.Dropout2d()(nerve.ones(2, 3))
     assert repr(nn.Dropout(0.2)) == repr(torch.nn.Dropout(0.2))
     assert repr(nn.Dropout2d(0.2)) == repr(torch.nn.Dropout2d(0.2))
+
+
+def test_gradcheck_dropout_with_a_fixed_mask():
+    x = nerve.randn(4, 5, dtype=nerve.float64, requires_grad=True)
+    for fn in (F.dropout, F.dropout2d):
+        x4 = x.reshape(1, 4, 5, 1) if fn is F.dropout2d else x
+        assert nerve.autograd.gradcheck(
+            lambda t, fn=fn: fn(t, 0.3, generator=nerve.Generator().manual_seed(0)), (x4,)
+        )

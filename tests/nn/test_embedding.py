@@ -122,3 +122,9 @@ def test_errors():
         r"tensor, got \(3,\)",
     ):
         nn.Embedding.from_pretrained(nerve.ones(3))
+
+
+def test_gradcheck_embedding():
+    w = nerve.randn(5, 3, dtype=nerve.float64, requires_grad=True)
+    idx = nerve.tensor([[1, 1, 4], [0, 2, 1]])
+    assert autograd.gradcheck(lambda w: F.embedding(idx, w, padding_idx=2), (w,))

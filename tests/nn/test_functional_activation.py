@@ -24,13 +24,17 @@ ACTIVATIONS = {
     "leaky_relu_0.2": (lambda x: F.leaky_relu(x, 0.2), lambda x: TF.leaky_relu(x, 0.2)),
     "elu": (lambda x: F.elu(x), lambda x: TF.elu(x)),
     "gelu": (lambda x: F.gelu(x), lambda x: TF.gelu(x)),
-    "gelu_tanh": (lambda x: F.gelu(x, approximate="tanh"),
-                  lambda x: TF.gelu(x, approximate="tanh")),
+    "gelu_tanh": (
+        lambda x: F.gelu(x, approximate="tanh"),
+        lambda x: TF.gelu(x, approximate="tanh"),
+    ),
     "silu": (lambda x: F.silu(x), lambda x: TF.silu(x)),
     "mish": (lambda x: F.mish(x), lambda x: TF.mish(x)),
     "softplus": (lambda x: F.softplus(x), lambda x: TF.softplus(x)),
-    "softplus_beta": (lambda x: F.softplus(x, beta=0.5, threshold=10),
-                      lambda x: TF.softplus(x, beta=0.5, threshold=10)),
+    "softplus_beta": (
+        lambda x: F.softplus(x, beta=0.5, threshold=10),
+        lambda x: TF.softplus(x, beta=0.5, threshold=10),
+    ),
     "hardtanh": (lambda x: F.hardtanh(x, -2.0, 2.0), lambda x: TF.hardtanh(x, -2.0, 2.0)),
     "softmax": (lambda x: F.softmax(x, dim=0), lambda x: TF.softmax(x, dim=0)),
     "log_softmax": (lambda x: F.log_softmax(x, dim=0), lambda x: TF.log_softmax(x, dim=0)),
@@ -105,9 +109,13 @@ def test_relu_inplace():
 def test_integer_and_bool_inputs_are_rejected(name):
     fn = getattr(F, name)
     args = (0,) if name in ("softmax", "log_softmax") else ()
-    with pytest.raises(TypeError, match=f"{name}: expected a floating point tensor, got nerve.int64"):
+    with pytest.raises(
+        TypeError, match=f"{name}: expected a floating point tensor, got nerve.int64"
+    ):
         fn(nerve.tensor([1, 2]), *args)
-    with pytest.raises(TypeError, match=f"{name}: expected a floating point tensor, got nerve.bool"):
+    with pytest.raises(
+        TypeError, match=f"{name}: expected a floating point tensor, got nerve.bool"
+    ):
         fn(nerve.tensor([True]), *args)
     with pytest.raises(TypeError, match=f"{name}: expected a Tensor, got list"):
         fn([1.0], *args)

@@ -167,3 +167,13 @@ def test_forward_errors_name_layer_expected_and_received():
         r"range for an input of shape \(3,\)",
     ):
         nn.Flatten()(nerve.randn(3))
+
+
+def test_gradcheck_linear_and_bilinear():
+    rng = np.random.default_rng(4)
+    a, b, w, bias = (
+        nerve.tensor(rng.standard_normal(s), requires_grad=True)
+        for s in [(3, 2), (3, 4), (5, 2, 4), (5,)]
+    )
+    assert nerve.autograd.gradcheck(nn.functional.bilinear, (a, b, w, bias))
+    assert nerve.autograd.gradcheck(nn.functional.linear, (b, w[:, 0], bias))

@@ -47,7 +47,7 @@ def _sum_product(a, b, shape):
     nd = a.ndim
     full = (1,) * (nd - len(shape)) + tuple(shape)
     letters = "abcdefghijklmnopqrstuvwxyz"[:nd]
-    kept = "".join(c for c, s in zip(letters, full) if s != 1)
+    kept = "".join(c for c, s in zip(letters, full, strict=True) if s != 1)
     out = array_module(a).einsum(f"{letters},{letters}->{kept}", a, b)
     return out.reshape(shape)
 
@@ -101,11 +101,10 @@ def _backward_arrays(ctx, g, x, weight, need_x, need_w, need_b):
         if from_x:
             m1 = dxhat.mean(axis=axes, keepdims=True)
             m2 = _sum_product(dxhat, xhat, rstd.shape) * (rstd.size / xhat.size)
-            dx = dxhat - m1 if weight is None else dxhat  # g * weight is ours to overwrite
-            if weight is not None:
-                dx -= m1
-            dx -= xhat * m2
-            dx *= rstd
+            dx = xhat * m2
+            dx += m1
+            dx -= dxhat
+            dx *= -rstd  # rstd * (dxhat - m1 - xhat * m2)
         else:
             dx = dxhat * rstd
         grad_x = Tensor._wrap(dx)
