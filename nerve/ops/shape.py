@@ -287,9 +287,8 @@ def cat(tensors, dim=0):
                 f"{tuple(ref.shape)} outside dim {axis}"
             )
     if len({t._data.dtype for t in tensors}) > 1:
-        from nerve.ops.elementwise import cast
-
         from nerve import _dtype
+        from nerve.ops.elementwise import cast
 
         dt = tensors[0]._data.dtype  # PyTorch's promotion (int64 + float32 -> float32)
         for t in tensors[1:]:

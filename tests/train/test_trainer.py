@@ -136,3 +136,29 @@ def test_bad_arguments():
     with pytest.raises(TypeError, match="callbacks must be Callback instances"):
         Trainer(trainer.model, trainer.optimizer, nn.MSELoss(), callbacks=[object()])
     assert math.isnan(float("nan"))
+
+
+def test_schedulers_step_per_epoch_and_on_plateau(tmp_path):
+    from nerve.optim.lr_scheduler import StepLR
+    from nerve.train import ReduceLROnPlateau
+
+    trainer = make(lr=0.04)
+    trainer.callbacks.append(ModelCheckpoint(tmp_path))
+    from nerve.train import LRSchedulerCallback
+
+    trainer.callbacks.append(LRSchedulerCallback(StepLR(trainer.optimizer, step_size=2, gamma=0.5)))
+    for cb in trainer.callbacks:
+        cb.set_trainer(trainer)
+    train, val = loaders()
+    trainer.fit(train, val_data=val, epochs=4)
+    assert trainer.history["lr"] == pytest.approx([0.04, 0.04, 0.02, 0.02])
+    assert (tmp_path / "best.safetensors").exists() and (tmp_path / "last.safetensors").exists()
+
+    plateau = make(lr=0.04)
+    cb = ReduceLROnPlateau(plateau.optimizer, monitor="val_loss", factor=0.5, patience=0,
+                           threshold=10.0)  # any epoch counts as "no improvement"
+    plateau.callbacks.append(cb)
+    cb.set_trainer(plateau)
+    train, val = loaders()
+    plateau.fit(train, val_data=val, epochs=3)
+    assert plateau.history["lr"] == pytest.approx([0.04, 0.02, 0.01])

@@ -1,8 +1,9 @@
-"""``bilinear``: y_k = x1^T A_k x2 + b_k (``linear`` itself is the fused op in nerve.ops.linalg)."""
+"""Dense maps: ``linear`` (y = x W^T + b, the fused op of nerve.ops.linalg, re-exported here so
+that ``F.linear`` is the function, not this module) and ``bilinear`` (y_k = x1^T A_k x2 + b_k)."""
 
 from __future__ import annotations
 
-from nerve.ops.linalg import einsum
+from nerve.ops.linalg import einsum, linear
 
 
 def bilinear(x1, x2, weight, bias=None):
@@ -21,4 +22,4 @@ def bilinear(x1, x2, weight, bias=None):
     return out.reshape(*lead, weight.shape[0])
 
 
-__all__ = ["bilinear"]
+__all__ = ["linear", "bilinear"]
