@@ -76,9 +76,10 @@ class ModuleList(Module):
     def insert(self, index: int, module: Module) -> None:
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
+        for key in list(self._modules):
+            self._remove(key)
         for i, m in enumerate(items):
-            self._modules[str(i)] = m
+            self.add_module(str(i), m)
 
     def __getitem__(self, idx):
         items = list(self._modules.values())
@@ -112,7 +113,9 @@ class ModuleDict(Module):
         self.add_module(key, module)
 
     def __delitem__(self, key: str) -> None:
-        del self._modules[key]
+        if key not in self._modules:
+            raise KeyError(key)
+        self._remove(key)
 
     def __contains__(self, key: str) -> bool:
         return key in self._modules

@@ -64,9 +64,11 @@ class Module:
         if isinstance(value, Parameter):
             self._remove(name)
             params[name] = value
+            self.__dict__[name] = value
         elif isinstance(value, Module):
             self._remove(name)
             self._modules[name] = value
+            self.__dict__[name] = value
         elif isinstance(value, Buffer):
             self._remove(name)
             self.register_buffer(name, Tensor._wrap(value._data), value.persistent)
@@ -74,12 +76,15 @@ class Module:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as parameter '{name}'")
             params[name] = value if value is None or isinstance(value, Parameter) else Parameter(value)
+            self.__dict__[name] = params[name]
         elif params is not None and name in self._buffers:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign {type(value).__name__} as buffer '{name}'")
             self._buffers[name] = value
+            self.__dict__[name] = value
         elif params is not None and name in self._modules and value is None:
             self._modules[name] = None
+            self.__dict__[name] = None
         else:
             object.__setattr__(self, name, value)
 
@@ -88,6 +93,9 @@ class Module:
             store.pop(name, None)
         self.__dict__.pop(name, None)
 
+    # NOTE: parameters, buffers and children are also kept in the instance __dict__, so that
+    # `self.weight` is a plain attribute read (the hot path of every forward); __getattr__ is
+    # only the fallback for modules whose stores were filled some other way.
     def __getattr__(self, name):
         d = self.__dict__
         for store in ("_parameters", "_buffers", "_modules"):
@@ -106,6 +114,7 @@ class Module:
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None")
         self._remove(name)
         self._parameters[name] = param
+        self.__dict__[name] = param
 
     def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         if tensor is not None and not isinstance(tensor, Tensor):
@@ -114,6 +123,7 @@ class Module:
             raise KeyError(f"register_buffer: invalid buffer name {name!r}")
         self._remove(name)
         self._buffers[name] = tensor
+        self.__dict__[name] = tensor
         if persistent:
             self._non_persistent.discard(name)
         else:
@@ -124,6 +134,7 @@ class Module:
             raise TypeError(f"add_module: '{name}' must be a Module, got {type(module).__name__}")
         self._remove(name)
         self._modules[name] = module
+        self.__dict__[name] = module
 
     register_module = add_module
 
@@ -233,7 +244,7 @@ class Module:
                             p.grad = convert(p.grad)
                 for name, b in m._buffers.items():
                     if b is not None:
-                        m._buffers[name] = convert(b)
+                        m._buffers[name] = m.__dict__[name] = convert(b)
         return self
 
     def to(self, *args, **kwargs) -> Module:

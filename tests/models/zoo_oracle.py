@@ -66,3 +66,45 @@ def assert_same_logits(nerve_model, torch_model, x: np.ndarray, atol=1e-4) -> No
     with torch.no_grad():
         theirs = torch_model(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=atol)
+
+
+def digits_batch(n=64, seed=0):
+    """A batch of the 8x8 digits: x (n, 1, 8, 8) float32, y (n,) int64."""
+    from nerve.datasets import load_digits
+
+    train, _ = load_digits(flatten=False, seed=seed, test_fraction=0.25)
+    x, y = train.tensors
+    return x[:n], y[:n]
+
+
+def losses_of_short_run(model, x, y, steps=30, lr=3e-3) -> list[float]:
+    """Full-batch Adam steps on (x, y); the loss before each step."""
+    from nerve import nn, optim
+
+    model.train()
+    opt = optim.Adam(model.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+def train_and_score(config, tmp_path) -> float:
+    """Train ``config`` (a ``RunConfig``) as ``nerve train`` does; return the test accuracy."""
+    import json
+    import time
+
+    from nerve.train.run import train
+
+    start = time.perf_counter()
+    run = train(config, verbose=False, run_dir=tmp_path / "run")
+    metrics = json.loads((run / "metrics.json").read_text())
+    accuracy = metrics["test"]["accuracy"]
+    print(f"{config.model} on {config.data}: test accuracy {accuracy:.4f}, "
+          f"{metrics['parameters']:,} parameters, {time.perf_counter() - start:.1f} s")
+    return accuracy
