@@ -164,14 +164,15 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``nerve.autograd.backward``)."""
-        from nerve.autograd import backward, run_backward
-
         if gradient is None and inputs is None and self._ctx is not None and self._data.size == 1:
             # The common case, a scalar loss: skip the general argument handling.
-            ones = Tensor._wrap(array_module(self._data).ones_like(self._data))
+            data = self._data
+            ones = Tensor._wrap(array_module(data).ones(data.shape, data.dtype))
             retain = create_graph if retain_graph is None else retain_graph
-            run_backward((self,), (ones,), retain, create_graph)
+            _engine.run_backward((self,), (ones,), retain, create_graph)
             return
+        from nerve.autograd import backward
+
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self) -> Tensor:
@@ -972,3 +973,6 @@ from nerve.ops import index as _I  # noqa: E402
 from nerve.ops import linalg as _L  # noqa: E402
 from nerve.ops import reduce as _R  # noqa: E402
 from nerve.ops import shape as _S  # noqa: E402
+
+
+from nerve.autograd import engine as _engine  # noqa: E402  (circular: engine needs Tensor)

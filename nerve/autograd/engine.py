@@ -1,43 +1,24 @@
 """The backward pass: reverse-mode differentiation over the recorded graph.
 
-Nodes (Function instances) are visited in reverse topological order, found by an iterative
-depth-first search (no recursion, so a chain of 10,000 ops is fine; and no sets, so the order is the
-same on every run). Each node receives the sum of the gradients of its outputs and hands each input
-its share. Leaves accumulate into ``.grad``; ``autograd.grad`` collects them instead. Unless
-``retain_graph``, each node forgets what it saved as soon as it has run.
+Nodes (Function instances) are visited so that each runs after every node that feeds gradient
+into it. Every node carries the sequence number of its creation, and an op is always created after
+its inputs' ops, so running the pending nodes latest-created first (a heap on the sequence number,
+as PyTorch's engine does) is such an order: no recursion (a chain of 10,000 ops is fine), no
+separate sorting pass, and the same order on every run. Each node receives the sum of the
+gradients of its outputs and hands each input its share. Leaves accumulate into ``.grad``;
+``autograd.grad`` collects them instead. Unless ``retain_graph``, each node forgets what it saved
+as soon as it has run.
 """
 
 from __future__ import annotations
+
+from heapq import heappop, heappush
 
 from nerve.autograd import anomaly, grad_mode
 from nerve.autograd.function import _FREED
 from nerve.device import array_module
 
 _enabled = grad_mode._enabled
-
-
-def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that feeds gradient into it."""
-    order = []
-    visited = {}
-    for root in roots:
-        if root is None or id(root) in visited:
-            continue
-        visited[id(root)] = root
-        stack = [(root, iter(root.next_edges))]
-        while stack:
-            node, edges = stack[-1]
-            for parent, _ in edges:
-                if parent is not None and not hasattr(parent, "_data"):  # nodes, not leaf tensors
-                    if id(parent) not in visited:
-                        visited[id(parent)] = parent
-                        stack.append((parent, iter(parent.next_edges)))
-                        break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()  # roots first
-    return order
 
 
 def _root_base(arr):
@@ -52,10 +33,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     With ``inputs=None`` gradients accumulate into the leaves' ``.grad``. With ``inputs`` given
     (``autograd.grad``), the gradients of exactly those tensors are returned and no ``.grad`` changes.
     """
-    from nerve.tensor import Tensor
-
-    buffers: dict[int, list] = {}
-    roots = []
+    buffers: dict[int, list] = {}  # id(node) -> the gradients of its outputs, summed so far
+    pending = []  # heap of (-sequence number, node): the latest-created node runs first
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
     for out, g in zip(outputs, grad_outputs):
         node = out._ctx
@@ -66,9 +45,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
         buf = buffers.get(id(node))
         if buf is None:
             buf = buffers[id(node)] = [None] * len(node._out_meta)
+            heappush(pending, (-node._seq, node))
         i = out._oidx
         buf[i] = g if buf[i] is None else buf[i] + g
-        roots.append(node)
 
     capture = None
     if inputs is not None:
@@ -81,10 +60,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     prev = _enabled[0]
     _enabled[0] = create_graph
     try:
-        for node in _topological_order(roots):
-            grads_in = buffers.pop(id(node), None)
-            if grads_in is None:
-                continue
+        while pending:
+            node = heappop(pending)[1]
+            grads_in = buffers.pop(id(node))
             if len(grads_in) > 1 and any(g is None for g in grads_in):
                 # an unused output of a multi-output op gets zeros
                 xp = array_module(next(g for g in grads_in if g is not None)._data)
@@ -128,12 +106,10 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                 node._saved = _FREED
                 node._out_data = None
             for k, (parent, oidx) in enumerate(edges):
-                if parent is None:
-                    continue
                 g = grads[k]
-                if g is None:
+                if g is None or parent is None:
                     continue
-                if isinstance(parent, Tensor):
+                if oidx < 0:  # a leaf tensor
                     if g._data.shape != parent._data.shape:
                         raise RuntimeError(
                             f"{node.name()}: backward returned a gradient of shape {tuple(g.shape)} "
@@ -148,6 +124,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                     buf = buffers.get(id(parent))
                     if buf is None:
                         buf = buffers[id(parent)] = [None] * len(parent._out_meta)
+                        heappush(pending, (-parent._seq, parent))
                     buf[oidx] = g if buf[oidx] is None else buf[oidx] + g
     finally:
         _enabled[0] = prev
@@ -186,8 +163,6 @@ def _run_leaf_hooks(leaf, g):
 
 
 def _accumulate_into_leaves(leaf_grads, create_graph):
-    from nerve.tensor import Tensor
-
     seen = set()
     for leaf, g in leaf_grads.values():
         if leaf._hooks:
@@ -209,3 +184,6 @@ def _accumulate_into_leaves(leaf_grads, create_graph):
             leaf.grad = leaf.grad + g
         else:
             leaf.grad = Tensor._wrap(leaf.grad._data + g._data)
+
+
+from nerve.tensor import Tensor  # noqa: E402  (tensor.py imports the autograd package first)

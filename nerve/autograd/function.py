@@ -21,6 +21,7 @@ backward pass is itself recorded and can be differentiated again.
 from __future__ import annotations
 
 import functools
+import itertools
 import weakref
 
 from nerve.autograd import anomaly, grad_mode
@@ -46,9 +47,10 @@ class _NoContext:
 
 _NO_CONTEXT = _NoContext()
 _FREED = object()
-_NO_EDGE = (None, 0)
+_NO_EDGE = (None, -1)  # oidx -1: not a node (see next_edges below)
 _new = object.__new__
 _anomaly = anomaly._enabled
+_sequence = itertools.count()  # creation order of nodes: the backward pass runs latest first
 
 
 class Function:
@@ -56,10 +58,18 @@ class Function:
 
     # Set on the node by apply():
     #   needs_input_grad: tuple[bool], one per forward argument
-    #   next_edges: tuple of (node | leaf Tensor | None, output index), one per forward argument
-    #   _saved: tuple of (Tensor, version) or _FREED
+    #   _seq: creation number (the engine runs nodes latest-created first)
+    #   next_edges: (node, output index) | (leaf Tensor, -1) | (None, -1), one per forward argument
+    #   _saved: tuple of Tensors (or _FREED after backward); _versions: their versions when saved
     #   _out_meta: tuple of (shape, np dtype) of each output
     #   _out_data: the output array when forward called ctx.save_output()
+
+    # Defaults every node starts from (class attributes, so apply() need not set them).
+    _saved = ()
+    _versions = ()
+    _save_out = False
+    _out_data = None
+    _non_diff = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -72,7 +82,8 @@ class Function:
     # --- what forward calls on ctx ---------------------------------------------------------
     def save_for_backward(self, *tensors):
         """Keep tensors for backward; an in-place change to one of them is detected later."""
-        self._saved = tuple((t, t._version) if t is not None else (None, 0) for t in tensors)
+        self._saved = tensors
+        self._versions = [t._version if t is not None else 0 for t in tensors]
 
     def save_output(self):
         """Keep the (single) output for backward, reachable as ``ctx.output``."""
@@ -91,8 +102,7 @@ class Function:
                 "saved tensors after they were freed). Pass retain_graph=True to the first "
                 "backward() if you need to backward through the graph again."
             )
-        out = []
-        for t, version in saved:
+        for t, version in zip(saved, self._versions):
             if t is not None and t._version != version:
                 raise RuntimeError(
                     f"{self.name()}: one of the tensors needed for gradient computation has been "
@@ -100,14 +110,18 @@ class Function:
                     f"{t._version}, expected version {version}. Use an out-of-place op instead "
                     "(e.g. x = x + y instead of x += y) before backward()."
                 )
-            out.append(t)
-        return tuple(out)
+        return saved
 
     @property
     def output(self):
         """The op's output as a Tensor. Under create_graph it is attached to this node."""
-        from nerve.tensor import Tensor
+        data = self._output_array()
+        if _enabled[0]:
+            return Tensor._make(data, True, self, 0)
+        return Tensor._wrap(data)
 
+    def _output_array(self):
+        """The saved output's array, checked as ``output`` checks it (the no-graph fast path)."""
         data = self._out_data
         if data is None:
             raise RuntimeError(f"{self.name()}: the output was freed after backward")
@@ -119,9 +133,7 @@ class Function:
                 f"{out._version}, expected version 0. Use an out-of-place op instead "
                 "(e.g. y = y + 1 instead of y += 1) before backward()."
             )
-        if _enabled[0]:
-            return Tensor._make(data, True, self, 0)
-        return Tensor._wrap(data)
+        return data
 
     @classmethod
     def name(cls) -> str:
@@ -148,20 +160,18 @@ class Function:
 
 def _apply_with_graph(cls, args, kwargs):
     ctx = _new(cls)
+    ctx._seq = next(_sequence)
     needs = []
     edges = []
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             needs.append(True)
-            edges.append((a._ctx, a._oidx) if a._ctx is not None else (a, 0))
+            edges.append((a._ctx, a._oidx) if a._ctx is not None else (a, -1))
         else:
             needs.append(False)
             edges.append(_NO_EDGE)
     ctx.needs_input_grad = tuple(needs)
     ctx.next_edges = edges
-    ctx._saved = ()
-    ctx._save_out = False
-    ctx._out_data = None
     _enabled[0] = False  # forward's own Tensor ops are not recorded
     try:
         out = cls.forward(ctx, *args, **kwargs)
@@ -171,7 +181,7 @@ def _apply_with_graph(cls, args, kwargs):
         anomaly.check_forward(cls, args, out)
         anomaly.record_trace(ctx)
     if type(out) is tuple:
-        differentiable = not getattr(ctx, "_non_diff", False)
+        differentiable = not ctx._non_diff
         arrays = [o._data if isinstance(o, Tensor) else o for o in out]
         results = tuple(
             Tensor._make(a, differentiable and a.dtype.kind == "f", ctx, i)
@@ -181,7 +191,7 @@ def _apply_with_graph(cls, args, kwargs):
         return results
     result = _wrap(out._data if isinstance(out, Tensor) else out)
     data = result._data
-    if getattr(ctx, "_non_diff", False) or data.dtype.kind != "f":
+    if ctx._non_diff or data.dtype.kind != "f":
         return result
     result.requires_grad = True
     result._ctx = ctx
@@ -199,8 +209,6 @@ def once_differentiable(backward):
 
     @functools.wraps(backward)
     def wrapper(ctx, *grad_outputs):
-        from nerve.tensor import Tensor
-
         recording = _enabled[0]
         _enabled[0] = False
         try:
@@ -215,6 +223,7 @@ def once_differentiable(backward):
         for g in grads:
             if isinstance(g, Tensor):
                 node = _NotTwiceDifferentiable.__new__(_NotTwiceDifferentiable)
+                node._seq = next(_sequence)
                 node.op_name = type(ctx).name()
                 node.needs_input_grad = ()
                 node.next_edges = ()
