@@ -968,11 +968,9 @@ def _norm_dim(dim, ndim, what="dim"):
 
 
 # The op modules import Tensor, so they are bound here, after the class exists.
+from nerve.autograd import engine as _engine  # noqa: E402  (circular: engine needs Tensor)
 from nerve.ops import elementwise as _E  # noqa: E402
 from nerve.ops import index as _I  # noqa: E402
 from nerve.ops import linalg as _L  # noqa: E402
 from nerve.ops import reduce as _R  # noqa: E402
 from nerve.ops import shape as _S  # noqa: E402
-
-
-from nerve.autograd import engine as _engine  # noqa: E402  (circular: engine needs Tensor)

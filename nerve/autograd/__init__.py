@@ -11,7 +11,6 @@ from __future__ import annotations
 from nerve.autograd.anomaly import detect_anomaly, is_anomaly_enabled
 from nerve.autograd.engine import run_backward
 from nerve.autograd.function import Function, once_differentiable
-from nerve.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 from nerve.autograd.grad_mode import (
     enable_grad,
     inference_mode,
@@ -19,6 +18,7 @@ from nerve.autograd.grad_mode import (
     no_grad,
     set_grad_enabled,
 )
+from nerve.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
 def _as_tuple(x):

@@ -14,7 +14,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from nerve.commands.train import print_summary
-    from nerve.train.run import RunConfig, train
+    from nerve.train.run import train
 
     config = demo_config(args.epochs, args.seed, args.out)
     print("nerve demo: a LeNet-5-style CNN (two conv+pool stages, three dense layers) learns the "

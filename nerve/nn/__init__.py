@@ -1,11 +1,10 @@
 """``nerve.nn``: layers, losses and initializers built on nerve's autograd."""
 
-from nerve.nn import functional  # noqa: F401
-from nerve.nn.container import Identity, ModuleDict, ModuleList, Residual, Sequential  # noqa: F401
-from nerve.nn.module import Module  # noqa: F401
-from nerve.nn.parameter import Buffer, Parameter  # noqa: F401
-from nerve.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
-from nerve.nn import init  # noqa: F401,E402
+from nerve.nn import (
+    functional,  # noqa: F401
+    init,  # noqa: F401,E402
+    utils,  # noqa: F401,E402
+)
 from nerve.nn.activation import (  # noqa: F401,E402
     ELU,
     GELU,
@@ -15,12 +14,15 @@ from nerve.nn.activation import (  # noqa: F401,E402
     Mish,
     ReLU,
     ReLU6,
-    SiLU,
     Sigmoid,
+    SiLU,
     Softmax,
     Softplus,
     Tanh,
 )
+from nerve.nn.attention import MultiheadAttention  # noqa: F401,E402
+from nerve.nn.container import Identity, ModuleDict, ModuleList, Residual, Sequential  # noqa: F401
+from nerve.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401,E402
 from nerve.nn.dropout import Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401,E402
 from nerve.nn.embedding import Embedding  # noqa: F401,E402
 from nerve.nn.flatten import Flatten, Unflatten  # noqa: F401,E402
@@ -38,6 +40,7 @@ from nerve.nn.loss import (  # noqa: F401,E402
     NLLLoss,
     SmoothL1Loss,
 )
+from nerve.nn.module import Module  # noqa: F401
 from nerve.nn.normalization import (  # noqa: F401,E402
     BatchNorm1d,
     BatchNorm2d,
@@ -46,7 +49,7 @@ from nerve.nn.normalization import (  # noqa: F401,E402
     LayerNorm,
     RMSNorm,
 )
-from nerve.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d  # noqa: F401,E402
+from nerve.nn.parameter import Buffer, Parameter  # noqa: F401
 from nerve.nn.pooling import (  # noqa: F401,E402
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -56,8 +59,7 @@ from nerve.nn.pooling import (  # noqa: F401,E402
     MaxPool1d,
     MaxPool2d,
 )
-from nerve.nn import utils  # noqa: F401,E402
-from nerve.nn.attention import MultiheadAttention  # noqa: F401,E402
+from nerve.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 from nerve.nn.transformer import (  # noqa: F401,E402
     TransformerDecoder,
     TransformerDecoderLayer,

@@ -19,7 +19,7 @@ BatchNorm's running mean) and child Modules, registered simply by assigning attr
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator
+from collections.abc import Iterator
 
 from nerve.nn.parameter import Buffer, Parameter
 from nerve.tensor import Tensor
@@ -236,7 +236,7 @@ class Module:
 
         with no_grad():
             for m in self.modules():
-                for name, p in m._parameters.items():
+                for p in m._parameters.values():
                     if p is not None:
                         new = convert(p)
                         p._data = new._data

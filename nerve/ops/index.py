@@ -11,7 +11,7 @@ import numpy as np
 
 from nerve.autograd.function import Function
 from nerve.device import array_module
-from nerve.tensor import Tensor, _norm_dim, _inplace
+from nerve.tensor import Tensor, _inplace, _norm_dim
 
 _BASIC = (int, slice, type(None), type(Ellipsis), np.integer)
 

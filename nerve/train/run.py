@@ -15,7 +15,6 @@ The run directory holds everything needed to look at, evaluate and reuse the run
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path

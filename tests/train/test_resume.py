@@ -39,7 +39,7 @@ def test_sigterm_mid_epoch_then_resume_is_bit_identical(tmp_path):
 
     code, lines = run_child(tmp_path, "resume")
     assert code == 0 and lines[-1] == "DONE"
-    assert not any(ln.startswith(f"epoch 0 ") for ln in lines)  # it did not start over
+    assert not any(ln.startswith("epoch 0 ") for ln in lines)  # it did not start over
 
     straight = nerve.load(tmp_path / "final-straight.safetensors")
     resumed = nerve.load(tmp_path / "final-resume.safetensors")
