@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
+# pytest runs 2 workers on 2 cores: one BLAS thread each, or OpenBLAS's spinning threads fight.
+TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 .PHONY: demo test test-fast bench lint format clean
 
@@ -26,11 +28,11 @@ demo: $(VENV)/.stamp-demo
 ## test: set up (test extras, torch==2.13.0 as the oracle, Debian chromium) and run the suite
 test: $(VENV)/.stamp-test
 	bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider $(PYTEST_ARGS)
 
 ## test-fast: the suite without browser and slow tests
 test-fast: $(VENV)/.stamp-test
-	$(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider -m "not browser and not slow" $(PYTEST_ARGS)
+	$(TEST_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile -p no:cacheprovider -m "not browser and not slow" $(PYTEST_ARGS)
 
 ## bench: nerve beside PyTorch (2 threads), a table of speed ratios
 bench: $(VENV)/.stamp-test
