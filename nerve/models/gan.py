@@ -113,19 +113,24 @@ class DCGANDiscriminator(nn.Module):
 
 
 def train_gan(generator, discriminator, real, steps: int = 1000, batch_size: int = 64,
-              lr: float = 2e-4, betas=(0.5, 0.999), seed: int = 0, log=None, log_every=100):
+              lr: float = 2e-4, betas=(0.5, 0.999), seed: int = 0, log=None, log_every=100,
+              label_smoothing: float = 0.0):
     """Alternate one discriminator and one generator Adam step, ``steps`` times.
 
     real: a tensor of real samples (M, ...); each step draws ``batch_size`` rows of it and
-    ``batch_size`` noise vectors (seeded). Returns {"d_loss": [...], "g_loss": [...]} per step.
+    ``batch_size`` noise vectors (seeded). ``label_smoothing`` s: D's target for real samples
+    is 1 - s (one-sided, Salimans et al., 2016). Returns {"d_loss": [...], "g_loss": [...]}.
     """
     if steps < 1 or batch_size < 1:
         raise ValueError(f"train_gan: steps and batch_size must be >= 1, got {steps}, {batch_size}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"train_gan: label_smoothing must be in [0, 1), got {label_smoothing}")
     latent = generator.config.latent
     opt_g = nerve.optim.Adam(generator.parameters(), lr=lr, betas=betas)
     opt_d = nerve.optim.Adam(discriminator.parameters(), lr=lr, betas=betas)
     gen = nerve.Generator().manual_seed(seed)
     ones, zeros = nerve.ones(batch_size, 1), nerve.zeros(batch_size, 1)
+    real_target = nerve.full((batch_size, 1), 1.0 - label_smoothing)
     history = {"d_loss": [], "g_loss": []}
     generator.train()
     discriminator.train()
@@ -134,7 +139,7 @@ def train_gan(generator, discriminator, real, steps: int = 1000, batch_size: int
         z = nerve.randn(batch_size, latent, generator=gen)
         # Discriminator step: the fake batch is detached, G gets no gradient here.
         fake = generator(z)
-        d_loss = (F.binary_cross_entropy_with_logits(discriminator(x), ones)
+        d_loss = (F.binary_cross_entropy_with_logits(discriminator(x), real_target)
                   + F.binary_cross_entropy_with_logits(discriminator(fake.detach()), zeros))
         opt_d.zero_grad()
         d_loss.backward()

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 import nerve
 from nerve import nn
 from nerve.nn import functional as F
@@ -53,10 +55,11 @@ def add_self_loops(edge_index: Tensor, num_nodes: int) -> Tensor:
     return nerve.cat([edges, nerve.stack([loops, loops])], dim=1)
 
 
-def degree(index: Tensor, num_nodes: int) -> Tensor:
-    """How many times each node id occurs in ``index: (E,)``: (N,) float32."""
-    ones = nerve.ones(index.shape[0])
-    return nerve.zeros(num_nodes).index_add(0, index, ones)
+def degree(index: Tensor, num_nodes: int, dtype=None) -> Tensor:
+    """How many times each node id occurs in ``index: (E,)``: (N,), float32 unless ``dtype``."""
+    dtype = dtype or nerve.float32
+    ones = nerve.ones(index.shape[0], dtype=dtype)
+    return nerve.zeros(num_nodes, dtype=dtype).index_add(0, index, ones)
 
 
 def scatter_sum(src: Tensor, index: Tensor, num_nodes: int) -> Tensor:
@@ -65,10 +68,17 @@ def scatter_sum(src: Tensor, index: Tensor, num_nodes: int) -> Tensor:
 
 
 def scatter_softmax(scores: Tensor, index: Tensor, num_nodes: int) -> Tensor:
-    """Softmax of ``scores: (E, H)`` over the edges that share a target ``index: (E,)``."""
-    # NOTE: one shift per head (not per target) keeps exp() bounded; the softmax of each group
-    # is unchanged by it, and the shift is a constant, so it needs no gradient.
-    shifted = scores - scores.detach().amax(0, keepdim=True)
+    """Softmax of ``scores: (E, H)`` over the edges that share a target ``index: (E,)``:
+    alpha_e = exp(s_e) / sum_{e' : index[e'] = index[e]} exp(s_e')."""
+    # NOTE: subtract each target's own maximum score. A softmax is unchanged by a constant shift
+    # per group, and the shift needs no gradient, so it is computed on plain NumPy arrays (nerve
+    # has no scatter-max). One shift for all edges would not do: exp() of a group far below the
+    # global maximum underflows to 0 / 0.
+    data, targets = scores.detach().cpu().numpy(), index.cpu().numpy()
+    group_max = np.full((num_nodes, *data.shape[1:]), -np.inf, dtype=data.dtype)  # (N, H)
+    np.maximum.at(group_max, targets, data)
+    shift = nerve.from_numpy(group_max[targets]).to(scores.device)  # (E, H)
+    shifted = scores - shift  # (E, H), <= 0
     weights = shifted.exp()  # (E, H)
     totals = scatter_sum(weights, index, num_nodes)  # (N, H)
     return weights / totals.index_select(0, index)  # (E, H)
@@ -102,7 +112,7 @@ class GCNConv(nn.Module):
         n = x.shape[0]
         edge_index = add_self_loops(edge_index, n)  # (2, E + N)
         src, dst = edge_index[0], edge_index[1]
-        inv_sqrt = degree(dst, n).pow(-0.5)  # (N,)  d_i^-1/2 (>= 1 thanks to the loops)
+        inv_sqrt = degree(dst, n, x.dtype).pow(-0.5)  # (N,)  d_i^-1/2 (>= 1 thanks to the loops)
         norm = inv_sqrt.index_select(0, src) * inv_sqrt.index_select(0, dst)  # (E + N,)
         h = self.lin(x)  # (N, out)
         messages = h.index_select(0, src) * norm.unsqueeze(1)  # (E + N, out)
@@ -120,6 +130,9 @@ class GATConv(nn.Module):
         e_ij = LeakyReLU_0.2(a_src . h_j + a_dst . h_i)   for every edge j -> i and i -> i
         alpha_ij = exp(e_ij) / sum_{k -> i} exp(e_ik)
         x'_i = sum_j alpha_ij h_j                  # heads concatenated (N, H*C) or averaged (N, C)
+
+    The softmax runs over the edge list, so an edge stored twice counts twice (as in PyTorch
+    Geometric); existing self loops are replaced by one loop per node.
 
     x: (N, in_channels), edge_index: (2, E). ``return_attention_weights=True`` also returns the
     edge index with self loops and alpha: ((2, E + N), (E + N, H)), as PyTorch Geometric does.
@@ -187,7 +200,7 @@ class SAGEConv(nn.Module):
         n = x.shape[0]
         src, dst = edge_index[0], edge_index[1]
         total = scatter_sum(x.index_select(0, src), dst, n)  # (N, in)
-        mean = total / degree(dst, n).clamp(min=1.0).unsqueeze(1)  # (N, in)
+        mean = total / degree(dst, n, x.dtype).clamp(min=1.0).unsqueeze(1)  # (N, in)
         return self.lin_l(mean) + self.lin_r(x)
 
     def extra_repr(self) -> str:
@@ -213,7 +226,7 @@ def global_mean_pool(x: Tensor, batch: Tensor, size: int | None = None) -> Tenso
     """Mean of each graph's node rows.  x: (N, F), batch: (N,) graph ids -> (num_graphs, F)."""
     _check_batch("global_mean_pool", x, batch)
     size = int(batch.max()) + 1 if size is None else size
-    counts = degree(batch, size).clamp(min=1.0).unsqueeze(1)  # (G, 1)
+    counts = degree(batch, size, x.dtype).clamp(min=1.0).unsqueeze(1)  # (G, 1)
     return scatter_sum(x, batch, size) / counts
 
 
@@ -257,7 +270,7 @@ def _check_config(config: GNNConfig) -> None:
 
 
 class NodeClassifier(nn.Module):
-    """x (N, F) -> [dropout -> conv -> ReLU] x (L-1) -> dropout -> conv -> (N, num_classes) logits."""
+    """x (N, F) -> [dropout -> conv -> ReLU] x (L-1) -> dropout -> conv -> (N, num_classes)."""
 
     def __init__(self, config: GNNConfig):
         super().__init__()

@@ -70,7 +70,9 @@ def stochastic_block_model(sizes=(60, 60, 60), p_in: float = 0.1, p_out: float =
     """A stochastic block model: nodes of block a and b are linked with probability p_in if
     a == b, else p_out. Node features: a random unit mean per block plus N(0, feature_noise^2)."""
     if not (0 <= p_out <= 1 and 0 <= p_in <= 1):
-        raise ValueError(f"stochastic_block_model: p_in, p_out must be in [0, 1], got {p_in}, {p_out}")
+        raise ValueError(
+            f"stochastic_block_model: p_in, p_out must be in [0, 1], got {p_in}, {p_out}"
+        )
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"stochastic_block_model: sizes must be >= 2 positive ints, got {sizes}")
     rng = np.random.default_rng(seed)
@@ -110,7 +112,9 @@ def cycles_vs_trees(num_graphs: int = 200, min_nodes: int = 6, max_nodes: int = 
     tree's inner nodes alike; a 3-layer GCN then stayed at chance (~50 %) after 30 epochs.
     """
     if min_nodes < 3 or max_nodes < min_nodes:
-        raise ValueError(f"cycles_vs_trees: need 3 <= min_nodes <= max_nodes, got {min_nodes}, {max_nodes}")
+        raise ValueError(
+            f"cycles_vs_trees: need 3 <= min_nodes <= max_nodes, got {min_nodes}, {max_nodes}"
+        )
     rng = np.random.default_rng(seed)
     graphs = []
     for k in range(num_graphs):

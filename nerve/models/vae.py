@@ -97,7 +97,7 @@ class VAE(nn.Module):
             return self.decode(z).sigmoid()
 
 
-def test_elbo(model: VAE, X, samples: int = 10, seed: int = 0) -> float:
+def evaluate_elbo(model: VAE, X, samples: int = 10, seed: int = 0) -> float:
     """The mean ELBO (nats per example) on X, averaging ``samples`` draws of z per example."""
     model.eval()
     generator = nerve.Generator().manual_seed(seed)
