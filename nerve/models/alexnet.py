@@ -12,6 +12,11 @@ dropout. torchvision's single-GPU layout ("One weird trick", Krizhevsky 2014), f
     -> dropout -> 4096 -> ReLU -> dropout -> 4096 -> ReLU -> num_classes
                                                       # 61,100,840 parameters for 1000 classes
 
+What made it work in 2012: ReLU, max(0, x), which does not saturate as tanh does; dropout, which
+zeroes each hidden unit with probability p in training (and scales the rest by 1 / (1 - p)), so
+no unit can rely on another; and GPUs. The paper's local response normalization and its split
+over two GPUs are left out, as torchvision leaves them out.
+
 ``small=True`` keeps the shape of the network for small images (8x8 digits, 32x32 CIFAR): 3x3
 convolutions with stride 1, 2x2 pooling, widths divided by ``width_divisor``, a ``hidden``-wide
 classifier on a ``pool_size`` x ``pool_size`` grid.

@@ -1,7 +1,12 @@
 """A 1-D CNN for signals: the convolutional baseline of the MNIST-1D paper (Greydanus, 2020).
 
-Three strided 1-D convolutions with ReLU, then a linear classifier on the flattened features.
-For MNIST-1D's 40-sample signals with the paper's 25 channels:
+A 1-D convolution slides each filter along the signal,
+
+    out[n, o, t] = b[o] + sum_{c, k} w[o, c, k] x[n, c, s t + k - p]      (stride s, padding p),
+
+so a stroke of the digit is found wherever it sits, with the same few weights. Three strided
+convolutions with ReLU, then a linear classifier on the flattened features; an output has
+L_out = (L + 2p - k) // s + 1 samples. For MNIST-1D's 40-sample signals, 25 channels:
 
     x (N, 1, 40)
     -> conv k5/2 pad 1 -> ReLU    # (N, 25, 19)
@@ -10,7 +15,9 @@ For MNIST-1D's 40-sample signals with the paper's 25 channels:
     -> flatten -> linear          # (N, 125) -> (N, num_classes)    5,210 parameters
 
 The paper reports ~94% test accuracy for it (MLP 68%, GRU 91%): a convolution's translation
-equivariance suits digits that are shifted and scaled along the signal.
+equivariance suits digits that are shifted and scaled along the signal. ``dropout`` (before the
+classifier) is an addition; with it and label smoothing this network reaches 95.5% here
+(tests/models/test_cnn1d.py).
 """
 
 from __future__ import annotations

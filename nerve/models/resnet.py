@@ -1,22 +1,33 @@
 """ResNet (He et al., 2015, "Deep Residual Learning for Image Recognition"): y = relu(F(x) + x).
 
-A residual block learns the change F(x) to its input instead of a whole new mapping, so a deep
-stack can start out as (nearly) the identity and gradients reach the first layers through the
-shortcuts. ``BasicBlock`` is the two-convolution block of ResNet-18/34:
+A residual block learns the change F(x) to its input instead of a whole new mapping. Because
+dy/dx = I + dF/dx, the gradient reaches the first layers through the shortcuts even when F's own
+Jacobian is small, so a deep stack can start out as (nearly) the identity and still train.
+``BasicBlock`` is the two-convolution block of ResNet-18/34:
 
     x -> conv3x3(stride) -> BN -> ReLU -> conv3x3 -> BN --(+)--> ReLU -> y
     x -------------- shortcut: identity, or conv1x1(stride) -> BN --^
+
+BN is batch normalization (Ioffe & Szegedy, 2015): per channel, (x - mean) / sqrt(var + eps)
+over the batch and the image (running averages in eval mode), then a learned scale and shift.
+The shortcut projects (a strided 1x1 convolution, "option B") only where F changes the shape.
 
 Two stems:
     "imagenet": conv7x7/2 -> BN -> ReLU -> maxpool3x3/2   # 224 -> 56 (ResNet-18/34, torchvision)
     "cifar":    conv3x3/1 -> BN -> ReLU                   # keeps small images' size (He et al. 4.2)
 
-then one stage per entry of ``layers`` (the first keeps the size, each later one halves it and
-widens), global average pooling and a linear classifier.
+then one stage per entry of ``layers`` (the first keeps the size, each later one halves it with a
+stride-2 first block and widens), global average pooling and a linear classifier:
 
-    ResNet-18: layers (2, 2, 2, 2), widths (64, 128, 256, 512)  -> 11,689,512 parameters (1000 classes)
-    ResNet-34: layers (3, 4, 6, 3), same widths                 -> 21,797,672 parameters
+    x (N, 3, 224, 224) -> stem (N, 64, 56, 56) -> stages (N, 512, 7, 7) -> pool, fc (N, 1000)
+
+    ResNet-18: layers (2, 2, 2, 2), widths (64, 128, 256, 512) -> 11,689,512 parameters
+    ResNet-34: layers (3, 4, 6, 3), same widths                -> 21,797,672 parameters
     small CIFAR-style ("resnet"): layers (2, 2, 2), widths (16, 32, 64), cifar stem
+        x (N, 1, 8, 8) -> (N, 16, 8, 8) -> (N, 32, 4, 4) -> (N, 64, 2, 2) -> (N, 10)
+                                                            -> 174,970 parameters for 10 classes
+
+(1000 classes for the first two: torchvision's layout and counts.)
 """
 
 from __future__ import annotations

@@ -11,7 +11,25 @@ blocks, and classify from the class token's final state:
     -> [x + attn(ln_1(x)); x + mlp(ln_2(x))] x depth
     -> ln_f -> take token 0 -> linear       # (N, num_classes)
 
-A block is nanoGPT's, without the causal mask: every patch attends to every patch.
+Self-attention, per head with d = D / heads and the token states X: (T+1, D),
+
+    Q = X W_q,  K = X W_k,  V = X W_v                  # (T+1, d) each
+    attn(X) = softmax(Q K^T / sqrt(d)) V               # each token: a weighted mean of all values
+
+the heads side by side, then a linear projection back to D. The MLP is linear (D -> r D) -> GELU
+-> linear (r D -> D); LN is layer normalization over D. A block is nanoGPT's without the causal
+mask: every patch attends to every patch, and the class token gathers what it needs from them.
+Nothing in the blocks knows where a patch was; the position embeddings are all it has.
+
+Parameters: patch C P^2 D + D; class token D; positions (T+1) D; per block 4 D (two LNs)
++ 3 D^2 + 3 D (q, k, v) + D^2 + D (projection) + 2 r D^2 + r D + D (MLP); ln_f 2 D; head D K + K.
+The digits model (8x8, P = 2, D = 64, 4 blocks, 4 heads, r = 2): 136,138.
+
+NOTE: the position embeddings start at std ``pos_std`` = 0.5, about the patch embeddings' own
+scale at initialization (a 2x2 patch of pixels in [0, 1] through nn.Conv2d's default init:
+~0.4), not the 0.02 of the reference code. At 0.02 the positions are invisible beside the
+patches, the network starts out as a bag of patches, and on the digits it spent its first ~5
+epochs at chance and ended 1 point lower (97.1% vs 98.2% after 40 epochs, measured).
 """
 
 from __future__ import annotations
@@ -21,8 +39,8 @@ from dataclasses import dataclass
 
 import nerve
 from nerve import nn
-from nerve.nn import functional as F
 from nerve.models.registry import register
+from nerve.nn import functional as F
 
 
 @dataclass
@@ -36,6 +54,7 @@ class ViTConfig:
     heads: int = 4
     mlp_ratio: int = 2  # the MLP's hidden width is mlp_ratio * D
     dropout: float = 0.1
+    pos_std: float = 0.5  # the position embeddings' initial scale (see the NOTE above)
 
 
 class SelfAttention(nn.Module):
@@ -110,8 +129,10 @@ class ViT(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self):
-        # as in the reference implementation: small truncated normals for the learned tokens
-        nn.init.trunc_normal_(self.pos_embed, std=0.02)
+        # truncated normals for the learned tokens, as in the reference implementation (whose
+        # position embeddings start at std 0.02; see the module's NOTE)
+        std = self.config.pos_std
+        nn.init.trunc_normal_(self.pos_embed, std=std, a=-2 * std, b=2 * std)
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         for block in self.blocks:
             # NOTE: GPT-2's scaling: each residual branch's output layer shrinks with depth.
@@ -133,11 +154,11 @@ class ViT(nn.Module):
 @register("vit", "Vision Transformer (patch embedding, class token, pre-norm blocks)",
           inputs="image")
 def build_vit(in_shape, num_classes, patch_size=None, dim=64, depth=4, heads=4, mlp_ratio=2,
-              dropout=0.1):
+              dropout=0.1, pos_std=0.5):
     if len(in_shape) != 3 or in_shape[1] != in_shape[2]:
         raise ValueError(f"vit expects square images (C, H, H), got shape {tuple(in_shape)}")
     channels, size, _ = in_shape
     if patch_size is None:  # 8x8 -> 2x2 patches (16 tokens); 32x32 -> 4x4 (64 tokens)
         patch_size = max(2, size // 8)
     return ViT(ViTConfig(size, patch_size, channels, num_classes, dim, depth, heads, mlp_ratio,
-                         dropout))
+                         dropout, pos_std))
