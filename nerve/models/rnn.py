@@ -11,12 +11,24 @@ For MNIST-1D (inputs (N, 1, 40), channels first like Conv1d) ``channels_first=Tr
 signal as 40 steps of 1 feature. The MNIST-1D paper's GRU (Greydanus, 2020) is a small
 bidirectional GRU whose every output step feeds the classifier ("flatten").
 
+The LSTM (Hochreiter & Schmidhuber, 1997) carries a cell state c through gates, per step t:
+
+    i, f, g, o = sigmoid(.), sigmoid(.), tanh(.), sigmoid(.) of W_ih x_t + W_hh h_{t-1} + b
+    c_t = f * c_{t-1} + i * g          h_t = o * tanh(c_t)
+
+and the GRU (Cho et al., 2014) mixes its state with an update gate z and a reset gate r:
+
+    n_t = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))      h_t = (1 - z) * n_t + z * h_{t-1}
+
+(``nerve.nn.LSTM`` and ``nerve.nn.GRU`` run these equations; this file builds models on them.)
+
 CharLSTM is a character language model (Karpathy's char-rnn, 2015):
 
     idx (B, T) -> Embedding (B, T, E) -> LSTM (B, T, H) -> Linear -> logits (B, T, vocab)
 
-trained to predict character t+1 from characters 0..t; ``sample`` draws new text one character
-at a time, carrying the LSTM state, with a temperature and an optional top-k cut.
+trained to predict character t+1 from characters 0..t, the loss being the mean of
+-log p(idx[t+1] | idx[..t]) in nats per character; ``sample`` draws new text one character at
+a time, carrying the LSTM state, with a temperature and an optional top-k cut.
 """
 
 from __future__ import annotations
@@ -48,6 +60,8 @@ class RNNClassifierConfig:
 
 
 class RNNClassifier(nn.Module):
+    """A recurrent layer over the sequence, a pooling of its outputs, a linear classifier."""
+
     def __init__(self, config: RNNClassifierConfig):
         super().__init__()
         if config.cell not in CELLS:
@@ -205,6 +219,8 @@ class CharLSTMConfig:
 
 
 class CharLSTM(nn.Module):
+    """Character embedding, LSTM, and a linear read-out of next-character logits."""
+
     def __init__(self, config: CharLSTMConfig):
         super().__init__()
         self.config = config

@@ -11,11 +11,13 @@ a space, so the vocabulary is fixed: 95 printable characters plus the newline (9
 
 Language models here take ``(idx, targets)`` and return ``(logits, loss, ...)``; their quality
 is the mean cross-entropy on held-out text in nats per character (``evaluate_loss``); divide by
-ln 2 for bits per character.
+ln 2 for bits per character. ``LMTrainer`` trains one (AdamW, warm-up, cosine over a step or
+time budget); ``train_side_by_side`` gives several models the same time budget, in turns.
 """
 
 from __future__ import annotations
 
+import math
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,6 +198,130 @@ def check_sampling(where, temperature, top_k, top_p):
         raise ValueError(f"{where}: top_p must be a number in (0, 1] or None, got {top_p!r}")
 
 
+class LMTrainer:
+    """Trains a character LM with AdamW on random windows, in as many slices as wanted.
+
+    The budget is ``max_steps`` and/or ``max_seconds`` (the seconds spent inside ``train``).
+    The learning rate warms up linearly over ``warmup`` steps, then follows a cosine from
+    ``lr`` down to ``min_lr_ratio * lr``; the progress through the budget is
+    p = max(step / max_steps, seconds / max_seconds), so a time budget anneals too:
+
+        lr(p) = lr * (r + (1 - r) * (1 + cos(pi p)) / 2),   r = min_lr_ratio
+
+    Training in slices lets models share one machine fairly (``train_side_by_side``).
+
+        >>> trainer = LMTrainer(model, data, block_size=64, max_seconds=60)
+        >>> trainer.train()            # until the budget is spent
+        >>> trainer.result()           # {"steps", "seconds", "train_loss", "val_loss"}
+    """
+
+    def __init__(
+        self,
+        model,
+        data: TextData,
+        block_size: int,
+        batch_size: int = 32,
+        lr: float = 3e-3,
+        max_steps: int | None = None,
+        max_seconds: float | None = None,
+        grad_clip: float | None = 1.0,
+        warmup: int = 50,
+        min_lr_ratio: float = 0.1,
+        log_every: int = 0,
+        seed: int = 0,
+    ):
+        from nerve import optim
+
+        if max_steps is None and max_seconds is None:
+            raise ValueError("LMTrainer: give max_steps or max_seconds (or both)")
+        self.model, self.data = model, data
+        self.block_size, self.batch_size = block_size, batch_size
+        self.lr, self.max_steps, self.max_seconds = lr, max_steps, max_seconds
+        self.grad_clip, self.warmup, self.min_lr_ratio = grad_clip, warmup, min_lr_ratio
+        self.log_every = log_every
+        self.generator = nerve.Generator().manual_seed(seed)
+        self.optimizer = optim.AdamW(
+            model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.01
+        )
+        self.steps, self.seconds, self.train_loss = 0, 0.0, None
+        self.history: list[tuple[int, float, float]] = []  # (step, seconds, smoothed loss)
+
+    @property
+    def done(self) -> bool:
+        return (self.max_steps is not None and self.steps >= self.max_steps) or (
+            self.max_seconds is not None and self.seconds >= self.max_seconds
+        )
+
+    def lr_now(self) -> float:
+        progress = max(
+            self.steps / self.max_steps if self.max_steps else 0.0,
+            self.seconds / self.max_seconds if self.max_seconds else 0.0,
+        )
+        r = self.min_lr_ratio
+        decay = r + (1 - r) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        return self.lr * min(1.0, (self.steps + 1) / max(1, self.warmup), decay)
+
+    def train(self, seconds: float | None = None) -> LMTrainer:
+        """Train until the budget is spent, or for about ``seconds`` more (one slice)."""
+        import time
+
+        from nerve.nn.utils import clip_grad_norm_
+
+        self.model.train()
+        slice_end = time.perf_counter() + seconds if seconds is not None else float("inf")
+        while not self.done and time.perf_counter() < slice_end:
+            start = time.perf_counter()
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.lr_now()
+            x, y = get_batch(self.data.train, self.batch_size, self.block_size, self.generator)
+            loss = self.model(x, y)[1]
+            self.optimizer.zero_grad()
+            loss.backward()
+            if self.grad_clip is not None:
+                clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            self.optimizer.step()
+            value = float(loss.item())
+            smooth = self.train_loss
+            self.train_loss = value if smooth is None else 0.95 * smooth + 0.05 * value
+            self.steps += 1
+            self.seconds += time.perf_counter() - start
+            self.history.append((self.steps, self.seconds, self.train_loss))
+            if self.log_every and self.steps % self.log_every == 0:
+                print(
+                    f"step {self.steps:5d}  loss {self.train_loss:.3f}  {self.seconds:6.1f} s",
+                    flush=True,
+                )
+        return self
+
+    def result(self, eval_windows: int = 512) -> dict:
+        """``{"steps", "seconds", "train_loss", "val_loss"}``: the smoothed training loss and the
+        validation loss (``evaluate_loss`` over the first ``eval_windows`` windows, nats/char)."""
+        val = evaluate_loss(
+            self.model,
+            self.data.val,
+            self.block_size,
+            batch_size=64,
+            max_batches=max(1, eval_windows // 64),
+        )
+        return {
+            "steps": self.steps,
+            "seconds": self.seconds,
+            "train_loss": self.train_loss,
+            "val_loss": val,
+        }
+
+
+def train_side_by_side(trainers, slice_seconds: float = 1.0) -> None:
+    """Train several ``LMTrainer`` in turns of ``slice_seconds`` until each has spent its budget.
+
+    NOTE: on a shared machine the speed changes from minute to minute; taking turns exposes
+    every model to the same conditions, so equal time budgets stay comparable.
+    """
+    while not all(t.done for t in trainers):
+        for trainer in trainers:
+            trainer.train(slice_seconds)
+
+
 def train_lm(
     model,
     data: TextData,
@@ -206,52 +332,24 @@ def train_lm(
     max_seconds: float | None = None,
     grad_clip: float | None = 1.0,
     warmup: int = 50,
+    min_lr_ratio: float = 0.1,
     eval_windows: int = 512,
     log_every: int = 0,
     seed: int = 0,
 ) -> dict:
-    """Train a character LM with AdamW on random windows until ``max_steps`` or ``max_seconds``.
-
-    The learning rate warms up linearly over ``warmup`` steps, then stays. Returns
-    ``{"steps", "seconds", "train_loss", "val_loss"}``: the last smoothed training loss and the
-    validation loss (``evaluate_loss`` over the first ``eval_windows`` windows, nats/char).
-    """
-    import time
-
-    from nerve import optim
-    from nerve.nn.utils import clip_grad_norm_
-
-    if max_steps is None and max_seconds is None:
-        raise ValueError("train_lm: give max_steps or max_seconds (or both)")
-    generator = nerve.Generator().manual_seed(seed)
-    optimizer = optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.01)
-    model.train()
-    start, step, smooth = time.perf_counter(), 0, None
-    while True:
-        elapsed = time.perf_counter() - start
-        if (max_steps is not None and step >= max_steps) or (
-            max_seconds is not None and elapsed >= max_seconds
-        ):
-            break
-        for group in optimizer.param_groups:
-            group["lr"] = lr * min(1.0, (step + 1) / max(1, warmup))
-        x, y = get_batch(data.train, batch_size, block_size, generator)
-        loss = model(x, y)[1]
-        optimizer.zero_grad()
-        loss.backward()
-        if grad_clip is not None:
-            clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
-        value = float(loss.item())
-        smooth = value if smooth is None else 0.95 * smooth + 0.05 * value
-        step += 1
-        if log_every and step % log_every == 0:
-            print(
-                f"step {step:5d}  loss {smooth:.3f}  {time.perf_counter() - start:6.1f} s",
-                flush=True,
-            )
-    seconds = time.perf_counter() - start
-    val = evaluate_loss(
-        model, data.val, block_size, batch_size=64, max_batches=max(1, eval_windows // 64)
+    """Train a character LM in one go (``LMTrainer``); returns its ``result(eval_windows)``."""
+    trainer = LMTrainer(
+        model,
+        data,
+        block_size,
+        batch_size,
+        lr,
+        max_steps,
+        max_seconds,
+        grad_clip,
+        warmup,
+        min_lr_ratio,
+        log_every,
+        seed,
     )
-    return {"steps": step, "seconds": seconds, "train_loss": smooth, "val_loss": val}
+    return trainer.train().result(eval_windows)

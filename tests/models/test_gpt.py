@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import torch
+from zoo_oracle import blas_threads
 
 import nerve
 from nerve.models.gpt import GPT, GPTConfig
@@ -59,6 +60,44 @@ def test_attention_is_causal():
     assert not np.allclose(a[:, 5:].detach().numpy(), b[:, 5:].detach().numpy())
 
 
+def test_alibi_bias_by_hand_and_model():
+    from nerve.models.gpt import attention_bias
+
+    bias = attention_bias(n_head=2, block_size=3, alibi=True)  # slopes 2^-4, 2^-8
+    inf = np.inf
+    expected = [
+        [[0, -inf, -inf], [-1 / 16, 0, -inf], [-2 / 16, -1 / 16, 0]],
+        [[0, -inf, -inf], [-1 / 256, 0, -inf], [-2 / 256, -1 / 256, 0]],
+    ]
+    np.testing.assert_array_equal(bias, np.array(expected, dtype=np.float32))
+    causal = np.triu(np.full((3, 3), -inf), 1)  # -inf above the diagonal, 0 elsewhere
+    np.testing.assert_array_equal(attention_bias(2, 3, alibi=False), causal[None])
+
+    learned, alibi = _tiny(), _tiny(position="alibi")
+    assert alibi.wpe is None
+    assert alibi.num_parameters() == learned.num_parameters() - 8 * 16  # no (T, C) table
+    idx = nerve.randint(0, 11, (2, 8))
+    changed = idx.numpy().copy()
+    changed[:, 5:] = (changed[:, 5:] + 1) % 11
+    a, _ = alibi(idx)
+    b, _ = alibi(nerve.from_numpy(changed))
+    np.testing.assert_allclose(
+        a[:, :5].detach().numpy(), b[:, :5].detach().numpy(), atol=1e-6
+    )  # still causal
+    assert alibi.generate(idx[:, :2], 10, top_k=3).shape == (2, 12)
+    with pytest.raises(ValueError, match="position must be 'learned' or 'alibi'"):
+        _tiny(position="rotary")
+
+
+def test_init_std():
+    for std in (0.02, 0.1):
+        model = _tiny(init_std=std, vocab_size=500, n_embd=64)
+        assert model.wte.weight.detach().numpy().std() == pytest.approx(std, rel=0.05)
+        # the projections into the residual stream are scaled by 1/sqrt(2 n_layer)
+        proj = model.h[0].mlp.c_proj.weight.detach().numpy().std()
+        assert proj == pytest.approx(std / 2, rel=0.05)
+
+
 def _torch_gpt(model, idx, targets):
     """The same network written directly in PyTorch (float64), sharing the weights."""
     w = {
@@ -85,7 +124,9 @@ def _torch_gpt(model, idx, targets):
         )
         x = x + F.linear(y, w[p + "attn.c_proj.weight"], w[p + "attn.c_proj.bias"])
         h = F.layer_norm(x, (cfg.n_embd,), w[p + "ln_2.weight"], w[p + "ln_2.bias"])
-        h = F.gelu(F.linear(h, w[p + "mlp.c_fc.weight"], w[p + "mlp.c_fc.bias"]))
+        h = F.gelu(
+            F.linear(h, w[p + "mlp.c_fc.weight"], w[p + "mlp.c_fc.bias"]), approximate="tanh"
+        )
         x = x + F.linear(h, w[p + "mlp.c_proj.weight"], w[p + "mlp.c_proj.bias"])
     x = F.layer_norm(x, (cfg.n_embd,), w["ln_f.weight"], w["ln_f.bias"])
     logits = x @ w["wte.weight"].T
@@ -148,20 +189,45 @@ def test_short_run_loss_falls():
 
 
 @pytest.mark.slow
-def test_gpt_quality_on_python_source():
-    """Validation loss on held-out stdlib source, nats per character (seeded, step budget).
+def test_gpt_beats_the_lstm_at_equal_training_time():
+    """GPT and the character LSTM (examples/char_lstm.py's), trained side by side in turns of
+    2 s on the same windows of stdlib source (batch 16, context 64, AdamW at lr 1e-2 with a
+    cosine over the budget) for the same wall-clock budget; validation loss in nats/char on
+    held-out modules (the end of pprint, calendar, fnmatch, glob). For scale: a bigram table
+    scores 2.53, a trigram table 2.10.
 
-    NERVE_SLOW=1: 600 steps, < 2.0 (measured MEASURED_SLOW). Default: 120 steps, < 2.6
-    (measured MEASURED_CI).
+    NERVE_SLOW=1: 240 s each, GPT < LSTM (measured, seed 0, 2 quiet cores: GPT 1.829 after
+    4672 steps vs LSTM 1.894 after 6910 steps).
+    The LSTM learns faster at first; the GPT passes it after about a minute each on 2 quiet
+    cores (measured 30 s: GPT 1.938 vs LSTM 1.864; 60 s: 1.832 vs 1.813; 120 s: 1.782 vs
+    1.836). Both overfit the 437K training characters after about two minutes, the LSTM more
+    (at 240 s its training loss is 1.00 and its validation loss 1.89).
+    Default (CI): 25 s each, too short for the GPT to pass the LSTM, so only both models'
+    quality is held: LSTM < 2.1, GPT < 2.3 (measured LSTM 1.866, GPT 1.97-1.98).
     """
-    from nerve.models.text import load_text, train_lm
+    from nerve.models.rnn import CharLSTM, CharLSTMConfig
+    from nerve.models.text import LMTrainer, load_text, train_side_by_side
 
-    steps, bar = (600, 2.0) if SLOW else (120, 2.6)
+    seconds = 240 if SLOW else 25
     data = load_text()
     nerve.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=len(data.vocab), block_size=64, n_layer=2, n_head=4,
-                          n_embd=96))
-    result = train_lm(model, data, block_size=64, batch_size=32, lr=5e-3, warmup=20,
-                      max_steps=steps, eval_windows=4096)
-    print(f"GPT: {result}")
-    assert result["val_loss"] < bar
+    lstm = CharLSTM(CharLSTMConfig(len(data.vocab), embed_dim=32, hidden_size=128))
+    nerve.manual_seed(0)
+    gpt = GPT(
+        GPTConfig(len(data.vocab), block_size=64, n_layer=2, n_head=4, n_embd=64, init_std=0.1)
+    )
+    budget = dict(block_size=64, batch_size=16, lr=1e-2, warmup=50, max_seconds=seconds)
+    trainers = [LMTrainer(lstm, data, **budget), LMTrainer(gpt, data, **budget)]
+    with blas_threads(1):
+        train_side_by_side(trainers, slice_seconds=2.0)
+    lstm_result, gpt_result = (t.result(eval_windows=100_000) for t in trainers)  # all of val
+    for name, model, r in (("LSTM", lstm, lstm_result), ("GPT", gpt, gpt_result)):
+        params = sum(p.numel() for p in model.parameters())
+        print(
+            f"{name}: {params:,} parameters, {r['steps']} steps in {r['seconds']:.0f} s, "
+            f"train {r['train_loss']:.3f}, val {r['val_loss']:.4f} nats/char"
+        )
+    if SLOW:
+        assert gpt_result["val_loss"] < lstm_result["val_loss"]
+    else:
+        assert lstm_result["val_loss"] < 2.1 and gpt_result["val_loss"] < 2.3

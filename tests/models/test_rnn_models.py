@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+from zoo_oracle import blas_threads
 
 import nerve
 from nerve import nn, optim
@@ -90,8 +91,11 @@ def _mnist1d():
     )
 
 
-def _fit(model, x, y, epochs, lr, batch_size=64, seed=1):
+def _fit(model, x, y, epochs, lr, batch_size=100, seed=1):
+    """Adam with the one-cycle schedule (Smith & Topin, 2018): the lr rises to ``lr`` over the
+    first 30% of the steps, then anneals by a cosine; the loss of every step is returned."""
     from nerve.data import DataLoader, TensorDataset
+    from nerve.optim.lr_scheduler import OneCycleLR
 
     opt = optim.Adam(model.parameters(), lr=lr)
     loader = DataLoader(
@@ -100,16 +104,16 @@ def _fit(model, x, y, epochs, lr, batch_size=64, seed=1):
         shuffle=True,
         generator=nerve.Generator().manual_seed(seed),
     )
+    schedule = OneCycleLR(opt, max_lr=lr, epochs=epochs, steps_per_epoch=len(loader))
     losses = []
-    for epoch in range(epochs):
-        for group in opt.param_groups:  # cosine decay over the run
-            group["lr"] = lr * 0.5 * (1 + np.cos(np.pi * epoch / epochs))
-        model.train()
+    model.train()
+    for _ in range(epochs):
         for xb, yb in loader:
             loss = nn.functional.cross_entropy(model(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
+            schedule.step()
             losses.append(loss.item())
     model.eval()
     return losses
@@ -136,19 +140,21 @@ def test_short_run_loss_falls(name):
 
 @pytest.mark.slow
 def test_gru_reaches_the_papers_accuracy_on_mnist1d():
-    """The MNIST-1D paper's GRU figure is 91% test accuracy.
+    """The MNIST-1D paper's GRU figure is 91% test accuracy (Greydanus, 2020).
 
-    NERVE_SLOW=1: the full bar, >= 91% after 20 epochs (measured 91.4%, 155 s on 2 busy cores).
-    Default (CI): 10 epochs of the same recipe (cosine over 10), >= 65% (measured 72.5% on
-    the CI machine, 39 s; BLAS rounding differs between machines, so the bar keeps a margin);
-    chance is 10%.
+    The paper's model (a bidirectional GRU, every step's output into the classifier), trained
+    with Adam on batches of 100 and the one-cycle schedule peaking at lr 3e-2.
+    NERVE_SLOW=1: 10 epochs, >= 91% (measured 95.4% with seed 0; seeds 1, 2: 94.7%, 93.4%).
+    Default (CI): 6 epochs, >= 75% (measured 88.6%; seeds 1, 2: 88.8%, 82.3%): the margin
+    covers BLAS rounding, which differs between machines. Chance is 10%.
     """
-    epochs, bar = (20, 0.91) if SLOW else (10, 0.65)
+    epochs, bar = (10, 0.91) if SLOW else (6, 0.75)
     nerve.manual_seed(0)
     x, y, xt, yt = _mnist1d()
     model = build("gru", (1, 40), 10)
     start = time.perf_counter()
-    _fit(model, x, y, epochs=epochs, lr=5e-3)
+    with blas_threads(1):
+        _fit(model, x, y, epochs=epochs, lr=3e-2)
     acc = _accuracy(model, xt, yt)
     print(f"GRU MNIST-1D: {acc:.4f} after {epochs} epochs, {time.perf_counter() - start:.0f} s")
     assert acc >= bar
@@ -234,22 +240,3 @@ def test_char_lstm_short_run_loss_falls():
         model, data, block_size=32, batch_size=16, lr=1e-2, max_steps=40, warmup=5, eval_windows=128
     )
     assert result["val_loss"] < first["val_loss"] - 0.8  # from ~4.5 nats/char to below ~3.7
-
-
-@pytest.mark.slow
-def test_char_lstm_quality_on_python_source():
-    """Validation loss on held-out stdlib source, nats per character (seeded, step budget).
-
-    NERVE_SLOW=1: 800 steps, < 1.95 (measured MEASURED_SLOW). Default: 200 steps, < 2.25
-    (measured MEASURED_CI).
-    """
-    from nerve.models.text import load_text, train_lm
-
-    steps, bar = (800, 1.95) if SLOW else (200, 2.25)
-    data = load_text()
-    nerve.manual_seed(0)
-    model = CharLSTM(CharLSTMConfig(len(data.vocab), embed_dim=32, hidden_size=128))
-    result = train_lm(model, data, block_size=64, batch_size=32, lr=1e-2, warmup=10,
-                      max_steps=steps, eval_windows=4096)
-    print(f"CharLSTM: {result}")
-    assert result["val_loss"] < bar

@@ -95,3 +95,53 @@ def test_sampling_arguments_are_checked():
         text.sample_next(logits, top_p=1.5)
     with pytest.raises(ValueError, match="val_fraction"):
         text.load_text(val_fraction=0)
+
+
+class _Bigram(nerve.nn.Module):
+    """The smallest trainable language model: a table of next-character logits."""
+
+    def __init__(self):
+        super().__init__()
+        self.table = nerve.nn.Embedding(96, 96)
+
+    def forward(self, idx, targets=None):
+        logits = self.table(idx)  # (B, T, 96)
+        loss = nerve.nn.functional.cross_entropy(logits.reshape(-1, 96), targets.reshape(-1))
+        return logits, loss
+
+
+def test_lm_trainer_schedule_slices_and_budget(data):
+    nerve.manual_seed(0)
+    trainer = text.LMTrainer(
+        _Bigram(), data, block_size=16, batch_size=8, lr=0.1, max_steps=40, warmup=10
+    )
+    assert trainer.lr_now() == pytest.approx(0.01)  # warm-up: step 1 of 10
+    trainer.train(seconds=0.0)  # an empty slice trains nothing
+    assert trainer.steps == 0 and not trainer.done
+    trainer.steps = 20  # halfway: the cosine is at (1 + 0.1) / 2 of lr
+    assert trainer.lr_now() == pytest.approx(0.1 * 0.55)
+    trainer.steps = 40
+    assert trainer.lr_now() == pytest.approx(0.01) and trainer.done  # the floor: 0.1 lr
+    trainer.steps = 0
+    trainer.train()
+    assert trainer.steps == 40 and trainer.done and len(trainer.history) == 40
+    steps, seconds, losses = zip(*trainer.history, strict=True)
+    assert steps == tuple(range(1, 41)) and all(np.diff(seconds) >= 0)
+    result = trainer.result(eval_windows=64)
+    assert set(result) == {"steps", "seconds", "train_loss", "val_loss"}
+    assert result["val_loss"] < math.log(96) - 0.5 and losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="give max_steps or max_seconds"):
+        text.LMTrainer(_Bigram(), data, 16)
+
+
+def test_train_side_by_side_gives_each_model_its_budget(data):
+    nerve.manual_seed(0)
+    fast = text.LMTrainer(_Bigram(), data, 16, batch_size=4, max_seconds=0.3)
+    slow = text.LMTrainer(_Bigram(), data, 16, batch_size=64, max_seconds=0.3)
+    text.train_side_by_side([fast, slow], slice_seconds=0.05)
+    for trainer in (fast, slow):
+        assert trainer.done and 0.3 <= trainer.seconds < 0.6
+    assert fast.steps > slow.steps  # the same time, more (cheaper) steps
+    # train_lm is one LMTrainer run to its budget
+    result = text.train_lm(_Bigram(), data, 16, batch_size=4, max_steps=5, eval_windows=64)
+    assert result["steps"] == 5
