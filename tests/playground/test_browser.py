@@ -1,6 +1,7 @@
 """End to end in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright).
 
-Screenshots of both views go to artifacts/ (git-ignored) and docs/img/ (for the docs).
+Screenshots of both views go to artifacts/ (git-ignored); with NERVE_UPDATE_DOCS_IMAGES=1 they are
+also copied to docs/img/ (the README's pictures), so a plain test run leaves the tree clean.
 """
 
 import json
@@ -61,10 +62,10 @@ def page(browser, live_server):
 
 def screenshot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / name
     page.screenshot(path=str(path))
-    shutil.copyfile(path, DOCS_IMG / name)
+    if os.environ.get("NERVE_UPDATE_DOCS_IMAGES") == "1":
+        shutil.copyfile(path, DOCS_IMG / name)
 
 
 def sessions(url):
