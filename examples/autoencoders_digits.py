@@ -29,22 +29,12 @@ OUT = Path(__file__).parent / "output"
 EPOCHS = 100
 
 
-def one_blas_thread():
-    # NOTE: these matrices are tiny; a second BLAS thread costs more than it saves (5-10x
-    # slower on a busy 2-core machine). threadpoolctl comes with nerve[playground].
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def mse(a, b) -> float:
     return float(((a - b) ** 2).mean().item())
 
 
 def main():
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
     OUT.mkdir(exist_ok=True)
     (X_train, _), (X_test, _) = load_digits(as_arrays=True)  # (1438, 64), (359, 64) in [0, 1]
     X_train, X_test = nerve.from_numpy(X_train), nerve.from_numpy(X_test)

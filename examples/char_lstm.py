@@ -21,22 +21,12 @@ BLOCK_SIZE = 64
 OUT = Path(__file__).parent / "output"
 
 
-def one_blas_thread():
-    # NOTE: these matrices are small; a second BLAS thread costs more than it saves (measured
-    # 4x slower on a 2-core machine with one core busy). threadpoolctl comes with scikit-learn.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--hidden-size", type=int, default=128)
     args = parser.parse_args()
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
     data = load_text()
     print(
         f"corpus: {len(data.train):,} training and {len(data.val):,} validation characters, "

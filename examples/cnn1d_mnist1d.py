@@ -25,23 +25,13 @@ from nerve.optim.lr_scheduler import CosineAnnealingLR
 OUT = Path(__file__).parent / "output"
 
 
-def one_blas_thread():
-    # NOTE: these matrices are small; a second BLAS thread costs more than it saves (measured
-    # 10x slower on a 2-core machine with one core busy). threadpoolctl comes with scikit-learn.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--channels", type=int, default=25, help="the paper's is 25")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
 
     nerve.manual_seed(args.seed)
     train_set, test_set = load_mnist1d()  # 4000 / 1000 signals of length 40

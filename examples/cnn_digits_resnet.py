@@ -28,16 +28,6 @@ from nerve.optim.lr_scheduler import CosineAnnealingLR
 OUT = Path(__file__).parent / "output"
 
 
-def one_blas_thread():
-    # NOTE: these matrices are small; a second BLAS thread costs more than it saves (measured
-    # 10x slower on a 2-core machine with one core busy). threadpoolctl comes with scikit-learn.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def accuracy(model, x, y):
     model.eval()
     with nerve.no_grad():
@@ -50,7 +40,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
 
     nerve.manual_seed(args.seed)
     train_set, test_set = load_digits(flatten=False, test_fraction=0.25)  # (N, 1, 8, 8) in [0, 1]

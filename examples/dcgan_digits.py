@@ -22,16 +22,6 @@ OUT = Path(__file__).parent / "output"
 STEPS = 2000
 
 
-def one_blas_thread():
-    # NOTE: these matrices are small; a second BLAS thread costs more than it saves (2-10x
-    # slower on a busy 2-core machine). threadpoolctl comes with nerve[playground].
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def judge(images, X, y):
     """(mean top-class probability, class counts, mean distance to the nearest real digit)."""
     from sklearn.linear_model import LogisticRegression
@@ -45,7 +35,7 @@ def judge(images, X, y):
 
 
 def main():
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
     OUT.mkdir(exist_ok=True)
     (X, y), (X_test, _) = load_digits(flatten=False, as_arrays=True)  # (N, 1, 8, 8) in [0, 1]
     nerve.manual_seed(0)

@@ -25,18 +25,8 @@ STEPS = 3000
 NEAR = 0.15  # a sample "hits" a mode within 3 standard deviations (std 0.05) of its centre
 
 
-def one_blas_thread():
-    # NOTE: these matrices are tiny; a second BLAS thread costs more than it saves (5-10x
-    # slower on a busy 2-core machine). threadpoolctl comes with nerve[playground].
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def main():
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
     OUT.mkdir(exist_ok=True)
     nerve.manual_seed(0)
     real = make_ring(4096, modes=8, radius=2.0, std=0.05, seed=0)

@@ -12,15 +12,6 @@ from nerve.models.gnn import GNNConfig, GraphClassifier, global_mean_pool
 from nerve.models.graphs import batch_graphs, cycles_vs_trees, graph_batches
 
 
-def one_blas_thread():
-    # NOTE: these matrices are tiny; a second BLAS thread costs more than it saves (5-10x
-    # slower on a busy 2-core machine). threadpoolctl comes with nerve[playground].
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
 def fit_graphs(train, test, conv, epochs=20, seed=0):
     nerve.manual_seed(seed)
     config = GNNConfig(train[0].x.shape[1], 2, hidden=32, num_layers=3, conv=conv, dropout=0.0)
@@ -62,7 +53,7 @@ def features_only(train, test, epochs=200):
 
 
 def main():
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
     graphs = cycles_vs_trees(300, min_nodes=6, max_nodes=14, seed=0)
     train, test = graphs[:200], graphs[200:]
     print(f"cycles vs trees: {len(train)} train / {len(test)} test graphs of 6-14 nodes, "

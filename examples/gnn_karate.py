@@ -17,16 +17,6 @@ from nerve.models.graphs import karate_club, split_nodes, stochastic_block_model
 OUT = Path(__file__).parent / "output"
 
 
-def one_blas_thread():
-    # NOTE: these matrices are tiny; a second BLAS thread costs more than it saves (5-10x
-    # slower on a busy 2-core machine). threadpoolctl comes with nerve[playground].
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def fit_nodes(graph, conv, per_class, epochs=200, seed=0, hidden=16):
     """Train on ``per_class`` labelled nodes per class; return (test accuracy, model, seconds)."""
     nerve.manual_seed(seed)
@@ -67,7 +57,7 @@ def features_only(graph, per_class, seed=0):
 
 
 def main():
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
     OUT.mkdir(exist_ok=True)
     karate, sbm = karate_club(), stochastic_block_model(seed=0)
     print(f"karate club: {karate.num_nodes} nodes, {karate.edge_index.shape[1] // 2} edges, "

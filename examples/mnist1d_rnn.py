@@ -22,16 +22,6 @@ from nerve.optim.lr_scheduler import OneCycleLR
 OUT = Path(__file__).parent / "output"
 
 
-def one_blas_thread():
-    # NOTE: these matrices are small; a second BLAS thread costs more than it saves (measured
-    # 4x slower on a 2-core machine with one core busy). threadpoolctl comes with scikit-learn.
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    threadpool_limits(1, user_api="blas")
-
-
 def train(name, x, y, xt, yt, epochs, lr=3e-2):
     nerve.manual_seed(0)
     model = build(name, (1, 40), 10)
@@ -65,7 +55,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     args = parser.parse_args()
-    one_blas_thread()
+    nerve.set_num_threads(1)  # small matrices: a second BLAS thread costs more than it saves
     train_set, test_set = load_mnist1d()
     x, y = train_set.tensors[0].unsqueeze(1), train_set.tensors[1]  # (4000, 1, 40)
     xt, yt = test_set.tensors[0].unsqueeze(1), test_set.tensors[1]

@@ -174,6 +174,7 @@ from nerve.random import (  # noqa: E402
 )
 from nerve.serialization import load, save  # noqa: E402
 from nerve.tensor import Size, Tensor  # noqa: E402
+from nerve.threads import get_num_threads, set_num_threads  # noqa: E402
 
 bool = bool_  # noqa: A001  (nerve.bool, like torch.bool)
 float = float32  # noqa: A001
