@@ -167,7 +167,9 @@ class Tensor:
         if gradient is None and inputs is None and self._ctx is not None and self._data.size == 1:
             # The common case, a scalar loss: skip the general argument handling.
             data = self._data
-            ones = Tensor._wrap(array_module(data).ones(data.shape, data.dtype))
+            seed = array_module(data).empty(data.shape, data.dtype)
+            seed.fill(1)  # NOTE: empty + fill is half the cost of ones() here
+            ones = Tensor._wrap(seed)
             retain = create_graph if retain_graph is None else retain_graph
             _engine.run_backward((self,), (ones,), retain, create_graph)
             return
@@ -190,13 +192,13 @@ class Tensor:
             return
         import weakref
 
-        if not hasattr(self._ctx, "_retained"):
+        if self._ctx._retained is None:
             self._ctx._retained = {}
         self._ctx._retained[self._oidx] = weakref.ref(self)
 
     @property
     def retains_grad(self) -> bool:
-        retained = getattr(self._ctx, "_retained", None) if self._ctx is not None else None
+        retained = self._ctx._retained if self._ctx is not None else None
         return bool(retained) and self._oidx in retained
 
     def register_hook(self, hook):
@@ -208,7 +210,7 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         else:
-            if not hasattr(self._ctx, "_out_hooks"):
+            if self._ctx._out_hooks is None:
                 self._ctx._out_hooks = {}
             hooks = self._ctx._out_hooks.setdefault(self._oidx, [])
         hooks.append(hook)
@@ -220,7 +222,7 @@ class Tensor:
             raise RuntimeError(
                 "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
             )
-        if self.device.type != "cpu":
+        if type(self._data) is not np.ndarray and self.device.type != "cpu":
             if not force:
                 raise TypeError("can't convert a cuda tensor to numpy; use .cpu() first")
             return move(self._data, "cpu")

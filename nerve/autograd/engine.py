@@ -33,7 +33,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     With ``inputs=None`` gradients accumulate into the leaves' ``.grad``. With ``inputs`` given
     (``autograd.grad``), the gradients of exactly those tensors are returned and no ``.grad`` changes.
     """
-    buffers: dict[int, list] = {}  # id(node) -> the gradients of its outputs, summed so far
+    # A pending node holds the gradients of its outputs, summed so far, in node._grads (a list,
+    # one slot per output); it is taken off the node when the node runs.
     pending = []  # heap of (-sequence number, node): the latest-created node runs first
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
     for out, g in zip(outputs, grad_outputs):
@@ -42,9 +43,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             if out.requires_grad:  # a leaf is its own output
                 _add_leaf(leaf_grads, out, g)
             continue
-        buf = buffers.get(id(node))
+        buf = node._grads
         if buf is None:
-            buf = buffers[id(node)] = [None] * len(node._out_meta)
+            buf = node._grads = [None] * node._n_out
             heappush(pending, (-node._seq, node))
         i = out._oidx
         buf[i] = g if buf[i] is None else buf[i] + g
@@ -62,22 +63,22 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
     try:
         while pending:
             node = heappop(pending)[1]
-            grads_in = buffers.pop(id(node))
+            grads_in = node._grads
+            node._grads = None
             if len(grads_in) > 1 and any(g is None for g in grads_in):
                 # an unused output of a multi-output op gets zeros
                 xp = array_module(next(g for g in grads_in if g is not None)._data)
                 for i, g in enumerate(grads_in):
                     if g is None:
                         grads_in[i] = Tensor._wrap(xp.zeros(*node._out_meta[i]))
-            node_dict = node.__dict__
-            if "_out_hooks" in node_dict:
-                for i, fns in node_dict["_out_hooks"].items():
+            if node._out_hooks is not None:
+                for i, fns in node._out_hooks.items():
                     for fn in fns:
                         new = fn(grads_in[i])
                         if new is not None:
                             grads_in[i] = new
-            if "_retained" in node_dict and inputs is None:
-                for i, ref in node_dict["_retained"].items():
+            if node._retained is not None and inputs is None:
+                for i, ref in node._retained.items():
                     t = ref()
                     if t is not None:
                         t.grad = grads_in[i] if t.grad is None else t.grad + grads_in[i]
@@ -105,8 +106,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
             if not retain_graph:
                 node._saved = _FREED
                 node._out_data = None
-            for k, (parent, oidx) in enumerate(edges):
-                g = grads[k]
+            for (parent, oidx), g in zip(edges, grads):
                 if g is None or parent is None:
                     continue
                 if oidx < 0:  # a leaf tensor
@@ -121,13 +121,15 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                     else:
                         entry[1] = entry[1] + g
                 else:
-                    buf = buffers.get(id(parent))
+                    buf = parent._grads
                     if buf is None:
-                        buf = buffers[id(parent)] = [None] * len(parent._out_meta)
+                        buf = parent._grads = [None] * parent._n_out
                         heappush(pending, (-parent._seq, parent))
                     buf[oidx] = g if buf[oidx] is None else buf[oidx] + g
     finally:
         _enabled[0] = prev
+        for _, node in pending:  # only after an error: leave no half-summed gradients behind
+            node._grads = None
 
     if capture is None:
         _accumulate_into_leaves(leaf_grads, create_graph)

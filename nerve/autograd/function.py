@@ -24,6 +24,8 @@ import functools
 import itertools
 import weakref
 
+import numpy as np
+
 from nerve.autograd import anomaly, grad_mode
 
 _enabled = grad_mode._enabled
@@ -49,6 +51,7 @@ _NO_CONTEXT = _NoContext()
 _FREED = object()
 _NO_EDGE = (None, -1)  # oidx -1: not a node (see next_edges below)
 _new = object.__new__
+_ndarray = np.ndarray  # the common output type, checked first (CuPy arrays take the general path)
 _anomaly = anomaly._enabled
 _sequence = itertools.count()  # creation order of nodes: the backward pass runs latest first
 
@@ -61,7 +64,7 @@ class Function:
     #   _seq: creation number (the engine runs nodes latest-created first)
     #   next_edges: (node, output index) | (leaf Tensor, -1) | (None, -1), one per forward argument
     #   _saved: tuple of Tensors (or _FREED after backward); _versions: their versions when saved
-    #   _out_meta: tuple of (shape, np dtype) of each output
+    #   _n_out: the number of outputs; _out_meta: (shape, dtype) of each, for multi-output ops
     #   _out_data: the output array when forward called ctx.save_output()
 
     # Defaults every node starts from (class attributes, so apply() need not set them).
@@ -70,6 +73,10 @@ class Function:
     _save_out = False
     _out_data = None
     _non_diff = False
+    _n_out = 1
+    _out_hooks = None  # {output index: [hook]}, from Tensor.register_hook on a non-leaf
+    _retained = None  # {output index: weakref to the Tensor}, from Tensor.retain_grad
+    _grads = None  # during backward: the gradients of the outputs, summed so far
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -83,7 +90,10 @@ class Function:
     def save_for_backward(self, *tensors):
         """Keep tensors for backward; an in-place change to one of them is detected later."""
         self._saved = tensors
-        self._versions = [t._version if t is not None else 0 for t in tensors]
+        versions = []  # NOTE: a plain loop; a comprehension costs a function call per op
+        for t in tensors:
+            versions.append(t._version if t is not None else 0)
+        self._versions = versions
 
     def save_output(self):
         """Keep the (single) output for backward, reachable as ``ctx.output``."""
@@ -150,9 +160,12 @@ class Function:
             for a in args:
                 if isinstance(a, Tensor) and a.requires_grad:
                     return _apply_with_graph(cls, args, kwargs)
-        out = cls.forward(_NO_CONTEXT, *args, **kwargs)
+        # NOTE: forwarding an empty **kwargs still copies a dict; most ops take none.
+        out = cls.forward(_NO_CONTEXT, *args, **kwargs) if kwargs else cls.forward(_NO_CONTEXT, *args)
         if _anomaly[0]:
             anomaly.check_forward(cls, args, out)
+        if type(out) is _ndarray:
+            return _wrap(out)
         if type(out) is tuple:
             return tuple(o if isinstance(o, Tensor) else _wrap(o) for o in out)
         return out if isinstance(out, Tensor) else _wrap(out)
@@ -166,7 +179,8 @@ def _apply_with_graph(cls, args, kwargs):
     for a in args:
         if isinstance(a, Tensor) and a.requires_grad:
             needs.append(True)
-            edges.append((a._ctx, a._oidx) if a._ctx is not None else (a, -1))
+            node = a._ctx
+            edges.append((node, a._oidx) if node is not None else (a, -1))
         else:
             needs.append(False)
             edges.append(_NO_EDGE)
@@ -174,7 +188,7 @@ def _apply_with_graph(cls, args, kwargs):
     ctx.next_edges = edges
     _enabled[0] = False  # forward's own Tensor ops are not recorded
     try:
-        out = cls.forward(ctx, *args, **kwargs)
+        out = cls.forward(ctx, *args, **kwargs) if kwargs else cls.forward(ctx, *args)
     finally:
         _enabled[0] = True
     if _anomaly[0]:
@@ -187,15 +201,22 @@ def _apply_with_graph(cls, args, kwargs):
             Tensor._make(a, differentiable and a.dtype.kind == "f", ctx, i)
             for i, a in enumerate(arrays)
         )
+        ctx._n_out = len(results)
         ctx._out_meta = tuple((r._data.shape, r._data.dtype) for r in results)
         return results
-    result = _wrap(out._data if isinstance(out, Tensor) else out)
-    data = result._data
+    data = out._data if isinstance(out, Tensor) else out
+    if type(data) is not _ndarray:
+        data = _wrap(data)._data  # a NumPy scalar, or a CuPy array
     if ctx._non_diff or data.dtype.kind != "f":
-        return result
+        return _wrap(data)
+    result = _new(Tensor)  # Tensor._make, inlined: this runs once per recorded op
+    result._data = data
     result.requires_grad = True
+    result.grad = None
     result._ctx = ctx
-    ctx._out_meta = ((data.shape, data.dtype),)
+    result._oidx = 0
+    result._version = 0
+    result._hooks = None
     if ctx._save_out:
         ctx._out_data = data
         ctx._out_ref = weakref.ref(result)  # to see an in-place change of the saved output
@@ -229,7 +250,6 @@ def once_differentiable(backward):
                 node.next_edges = ()
                 node._saved = ()
                 node._out_data = None
-                node._out_meta = ((g.shape, g._data.dtype),)
                 g = Tensor._make(g._data, True, node, 0)
             marked.append(g)
         return marked[0] if single else tuple(marked)

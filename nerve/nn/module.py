@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from nerve.nn.parameter import Buffer, Parameter
 from nerve.tensor import Tensor
 
+_NO_INPUT = object()  # Module.__call__ with no positional input
+
 
 class Module:
     training: bool
@@ -40,8 +42,15 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
-    def __call__(self, *args, **kwargs):
-        if not self._forward_pre_hooks and not self._forward_hooks:
+    def __call__(self, x=_NO_INPUT, /, *args, **kwargs):
+        hooked = self._forward_pre_hooks or self._forward_hooks
+        if not hooked and not args and not kwargs and x is not _NO_INPUT:
+            # NOTE: the usual call (one input, no hooks) skips packing and unpacking *args and
+            # **kwargs, a measurable share of a small network's forward time.
+            return self.forward(x)
+        if x is not _NO_INPUT:
+            args = (x, *args)
+        if not hooked:
             return self.forward(*args, **kwargs)
         for hook in self._forward_pre_hooks.values():
             result = hook(self, args)
@@ -93,15 +102,9 @@ class Module:
             store.pop(name, None)
         self.__dict__.pop(name, None)
 
-    # NOTE: parameters, buffers and children are also kept in the instance __dict__, so that
-    # `self.weight` is a plain attribute read (the hot path of every forward); __getattr__ is
-    # only the fallback for modules whose stores were filled some other way.
-    def __getattr__(self, name):
-        d = self.__dict__
-        for store in ("_parameters", "_buffers", "_modules"):
-            if store in d and name in d[store]:
-                return d[store][name]
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+    # NOTE: parameters, buffers and children are also kept in the instance __dict__ (every write
+    # above goes through both), so `self.weight` is a plain attribute read. There is deliberately
+    # no __getattr__: its mere presence makes every attribute read of a module slower.
 
     def __delattr__(self, name):
         if name in self._parameters or name in self._buffers or name in self._modules:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nerve.device import array_module
 from nerve.optim.optimizer import Optimizer, _check_non_negative, _effective_grad
 from nerve.tensor import Tensor
 
@@ -65,12 +66,19 @@ class SGD(Optimizer):
         weight_decay = group["weight_decay"]
         nesterov = group["nesterov"]
         maximize = group["maximize"]
+        lr_as = {}  # dtype -> lr as a 0-d array (NumPy is slower with a Python float operand)
         for p in group["params"]:
             if p.grad is None:
                 continue
             param = p._data
+            lr_t = lr_as.get(param.dtype)
+            if lr_t is None:
+                lr_t = lr_as[param.dtype] = array_module(param).asarray(lr, param.dtype)
             # `owned`: `grad` is a fresh array this step may overwrite (not the user's .grad).
-            grad, owned = _effective_grad(param, p.grad._data, weight_decay, maximize)
+            if weight_decay == 0 and not maximize:
+                grad, owned = p.grad._data, False
+            else:
+                grad, owned = _effective_grad(param, p.grad._data, weight_decay, maximize)
             if momentum != 0:
                 state = self.state[p]
                 buf = state.get("momentum_buffer")
@@ -92,8 +100,8 @@ class SGD(Optimizer):
                 else:
                     grad, owned = buf, False
             if owned:
-                grad *= lr
+                grad *= lr_t
                 param -= grad
             else:
-                param -= lr * grad
+                param -= lr_t * grad
             p._version += 1

@@ -53,6 +53,32 @@ def test_retain_graph_allows_a_second_backward():
         y.backward()
 
 
+def test_a_failed_backward_leaves_no_partial_gradients_in_the_graph():
+    calls = []
+
+    class FailsOnce(nerve.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x._data * 1.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            calls.append(1)
+            if len(calls) == 1:
+                raise ValueError("boom")
+            return grad
+
+    x = nerve.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0  # pending (half-summed) when the failing node runs
+    y = (FailsOnce.apply(h) + h * h).sum()
+    with pytest.raises(ValueError, match="boom"):
+        y.backward(retain_graph=True)
+    assert x.grad is None
+    y.backward()
+    # d/dx [3x + 9x^2] = 3 + 18x, with nothing left over from the failed pass
+    assert x.grad.tolist() == [21.0, 39.0]
+
+
 def test_freed_graph_error_from_autograd_grad():
     x = nerve.tensor([1.0], requires_grad=True)
     y = x.sin() * 2

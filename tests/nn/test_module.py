@@ -120,6 +120,36 @@ def test_hooks_replace_inputs_and_outputs_and_can_be_removed():
     np.testing.assert_allclose(y.detach().numpy(), expected.numpy(), rtol=1e-6)
 
 
+def test_call_passes_any_arguments_to_forward_with_or_without_hooks():
+    class Probe(nn.Module):
+        def forward(self, *args, **kwargs):
+            return args, kwargs
+
+    probe = Probe()
+    assert probe() == ((), {})
+    assert probe(1) == ((1,), {})
+    assert probe(1, 2, k=3) == ((1, 2), {"k": 3})
+    assert probe(x=1) == ((), {"x": 1})  # a keyword named like the first positional
+    seen = []
+    probe.register_forward_pre_hook(lambda m, args: seen.append(args))
+    assert probe(1, k=3) == ((1,), {"k": 3})
+    assert probe() == ((), {})
+    assert seen == [(1,), ()]
+
+
+def test_parameters_buffers_and_children_are_plain_attributes():
+    layer = nn.BatchNorm1d(3)
+    assert "weight" in vars(layer) and "running_mean" in vars(layer)
+    layer.weight = nn.Parameter(nerve.ones(3))
+    assert layer.weight is layer._parameters["weight"]
+    del layer.weight
+    assert "weight" not in vars(layer) and "weight" not in layer._parameters
+    with pytest.raises(AttributeError, match="weight"):
+        layer.weight
+    seq = nn.Sequential(nn.Linear(1, 1))
+    assert getattr(seq, "0") is seq[0]
+
+
 def test_train_and_eval_reach_every_submodule():
     ours, _ = _pair()
     ours.eval()
