@@ -145,7 +145,7 @@ def test_parameters_buffers_and_children_are_plain_attributes():
     del layer.weight
     assert "weight" not in vars(layer) and "weight" not in layer._parameters
     with pytest.raises(AttributeError, match="weight"):
-        layer.weight
+        _ = layer.weight
     seq = nn.Sequential(nn.Linear(1, 1))
     assert getattr(seq, "0") is seq[0]
 
