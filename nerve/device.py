@@ -7,6 +7,8 @@ implementation serves both devices.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 try:  # CuPy is optional: only needed for device="cuda".
@@ -68,6 +70,12 @@ def array_module(arr):
     if type(arr) is np.ndarray or _cupy is None:
         return np
     return _cupy.get_array_module(arr)
+
+
+def quiet_overflow(xp):
+    """A context silencing NumPy's overflow warning, for math where overflow to inf is the right
+    step (1 / (1 + e^-x) with e^-x = inf is 0). CuPy never warns."""
+    return np.errstate(over="ignore") if xp is np else contextlib.nullcontext()
 
 
 def device_of(arr) -> device:

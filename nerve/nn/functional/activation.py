@@ -18,7 +18,7 @@ import math
 
 from nerve.autograd import grad_mode
 from nerve.autograd.function import Function
-from nerve.device import array_module
+from nerve.device import array_module, quiet_overflow
 from nerve.ops import elementwise as E
 from nerve.tensor import Tensor, _norm_dim
 
@@ -66,47 +66,55 @@ def gelu(x, approximate="none"):
 
 
 class GeluTanh(Function):
-    """The tanh approximation of GELU as one op (it is the MLP activation of GPT-style models)."""
+    """The tanh approximation of GELU as one op (the MLP activation of GPT-style models).
+
+    y = x (1 + tanh(u)) / 2 with u = c (x + a x^3), c = sqrt(2/pi), a = 0.044715. Since
+    (1 + tanh(u)) / 2 = s = sigma(2u), y = x s and dy/dx = s + 2 c x s (1 - s) (1 + 3 a x^2).
+
+    NOTE: computed through exp (sigma(2u) = 1 / (1 + e^(-2u))), which NumPy runs about twice as
+    fast as tanh on float32.
+    """
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
         xd = x._data
         xp = array_module(xd)
-        inner = xp.multiply(xd, xd, out=xp.empty_like(xd))  # out=: stays an array at 0-dim
-        inner *= 0.044715
-        inner += 1.0
-        inner *= xd
-        inner *= math.sqrt(2.0 / math.pi)
-        xp.tanh(inner, out=inner)
-        ctx.inner = inner
-        out = xp.add(inner, 1.0, out=xp.empty_like(inner))
-        out *= xd
-        out *= 0.5
-        return out
+        s = xp.multiply(xd, xd, out=xp.empty_like(xd))  # out=: stays an array at 0-dim
+        s *= _GELU_A
+        s += 1.0
+        s *= xd
+        s *= -2.0 * _GELU_C  # -2u
+        with quiet_overflow(xp):  # e^(-2u) = inf gives s = 0, the right limit
+            xp.exp(s, out=s)
+        s += 1.0
+        xp.reciprocal(s, out=s)  # s = sigma(2u)
+        ctx.s = s
+        return xp.multiply(xd, s, out=xp.empty_like(xd))
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        c = math.sqrt(2.0 / math.pi)
         if not grad_mode._enabled[0]:  # not recording (create_graph=False): plain arrays
-            xd, t = x._data, ctx.inner
-            # d = (1 + t) / 2 + x (1 - t^2) c (1 + 3 * 0.044715 x^2) / 2, with few temporaries
+            xd, s = x._data, ctx.s
             xp = array_module(xd)
             d = xp.multiply(xd, xd, out=xp.empty_like(xd))
-            d *= 3 * 0.044715 * c
-            d += c
-            d *= xd
-            slope = xp.subtract(1.0, t * t, out=xp.empty_like(t))
-            d *= slope
-            d += t
+            d *= 3 * _GELU_A
             d += 1.0
-            d *= 0.5
+            d *= xd
+            d *= 2.0 * _GELU_C
+            d *= xp.subtract(1.0, s, out=xp.empty_like(s))
+            d += 1.0
+            d *= s
             d *= grad._data
             return Tensor._wrap(d)
-        t = ((x + 0.044715 * x * x * x) * c).tanh()
-        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x)
+        t = ((x + _GELU_A * x * x * x) * _GELU_C).tanh()
+        d = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_C * (1.0 + 3 * _GELU_A * x * x)
         return grad * d
+
+
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_A = 0.044715
 
 
 def silu(x, inplace=False):
