@@ -94,6 +94,8 @@ def from_numpy(array) -> Tensor:
     """A tensor sharing memory with a NumPy array."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype in _dtype._FROM_NP:  # the common case: wrap as it is
+        return Tensor._wrap(array)
     return Tensor._wrap(_to_array(array, copy=False))
 
 
