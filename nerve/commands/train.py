@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from nerve.train.run import OPTIMIZERS, RunConfig, dataset_names
+from nerve.train.run import OPTIMIZERS, SCHEDULERS, RunConfig, dataset_names
 
 
 def add_arguments(parser) -> None:
@@ -22,7 +22,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--patience", type=int, default=defaults.patience,
                         help="early stopping patience in epochs (0: off)")
-    parser.add_argument("--scheduler", choices=("none", "cosine"), default=defaults.scheduler)
+    parser.add_argument("--scheduler", choices=SCHEDULERS, default=defaults.scheduler,
+                        help="cosine: annealed per epoch; onecycle: warm up to --lr over 30%% of the "
+                             "steps, then anneal (per batch)")
+    parser.add_argument("--label-smoothing", type=float, default=defaults.label_smoothing)
+    parser.add_argument("--val-fraction", type=float, default=defaults.val_fraction,
+                        help="share of the training data held out for validation (0: none; the "
+                             "best epoch is then chosen by training loss)")
+    parser.add_argument("--shift", type=int, default=defaults.shift,
+                        help="augment: shift training images by up to this many pixels")
+    parser.add_argument("--hflip", action="store_true", help="augment: mirror half of the training images")
+    parser.add_argument("--noise", type=float, default=defaults.noise,
+                        help="augment: Gaussian noise of this std on the training inputs")
     parser.add_argument("--model-options", default="{}",
                         help='JSON keyword options for the model builder, e.g. \'{"hidden": [256, 128]}\'')
     parser.add_argument("--out", default=defaults.out, help="parent directory of the run directory")
@@ -43,6 +54,8 @@ def config_from_args(args) -> RunConfig:
     return RunConfig(model=args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size,
                      optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
                      seed=args.seed, patience=args.patience, scheduler=args.scheduler,
+                     label_smoothing=args.label_smoothing, val_fraction=args.val_fraction,
+                     shift=args.shift, hflip=args.hflip, noise=args.noise,
                      out=args.out, model_options=options)
 
 

@@ -122,8 +122,13 @@ class RunConfig:
     seed: int = 0
     val_fraction: float = 0.1
     patience: int = 0  # 0: no early stopping
-    scheduler: str = "cosine"  # "none" or "cosine"
+    scheduler: str = "cosine"  # "none", "cosine" (stepped per epoch) or "onecycle" (per batch)
     label_smoothing: float = 0.0
+    # Augmentation of the training inputs (nerve.data.transforms); validation and test data are
+    # left as they are. shift and hflip need image data (C, H, W).
+    shift: int = 0  # shift each training image by up to this many pixels (0: off)
+    hflip: bool = False  # mirror half of the training images left-right
+    noise: float = 0.0  # add Gaussian noise of this standard deviation (0: off)
     out: str = "runs"
     model_options: dict = field(default_factory=dict)
 
@@ -136,8 +141,12 @@ class RunConfig:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.scheduler not in ("none", "cosine"):
-            raise ValueError(f"scheduler must be 'none' or 'cosine', got {self.scheduler!r}")
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, got {self.scheduler!r}")
+        if not isinstance(self.shift, int) or isinstance(self.shift, bool) or self.shift < 0:
+            raise ValueError(f"shift must be an int >= 0 (pixels), got {self.shift!r}")
+        if not self.noise >= 0:
+            raise ValueError(f"noise must be >= 0 (a standard deviation), got {self.noise!r}")
         if not 0 <= self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in [0, 0.5), got {self.val_fraction}")
 
@@ -174,6 +183,7 @@ class RunConfig:
 
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+SCHEDULERS = ("none", "cosine", "onecycle")
 
 
 def make_optimizer(name, params, lr, weight_decay=0.0, momentum=0.9):
@@ -190,6 +200,36 @@ def make_optimizer(name, params, lr, weight_decay=0.0, momentum=0.9):
     if name == "adagrad":
         return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
     raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+
+
+def make_augmentation(config: RunConfig, info: DataInfo):
+    """The training-input transform that ``config`` asks for, or None."""
+    from nerve.data import transforms as T
+
+    if (config.shift or config.hflip) and len(info.in_shape) != 3:
+        raise ValueError(
+            f"shift and hflip augment images (C, H, W); {info.name} inputs have shape "
+            f"{tuple(info.in_shape)}. Use noise, or a dataset of images such as digits."
+        )
+    steps = []
+    if config.shift:
+        steps.append(T.RandomShift(config.shift))
+    if config.hflip:
+        steps.append(T.RandomHorizontalFlip())
+    if config.noise:
+        steps.append(T.GaussianNoise(config.noise))
+    return T.Compose(steps) if steps else None
+
+
+def describe_augmentation(config: RunConfig) -> str:
+    parts = []
+    if config.shift:
+        parts.append(f"shifts up to {config.shift} px")
+    if config.hflip:
+        parts.append("horizontal flips")
+    if config.noise:
+        parts.append(f"Gaussian noise (std {config.noise})")
+    return ", ".join(parts) if parts else "none"
 
 
 def count_parameters(model) -> int:
@@ -224,6 +264,7 @@ def train(config: RunConfig, verbose: bool | None = None, run_dir: str | None = 
     config.validate()
     nerve.manual_seed(config.seed)
     train_set, test_set, info = load_data(config.data)  # a fixed split: the test set never moves
+    augment = make_augmentation(config, info)
     model = models.build(config.model, info.in_shape, info.num_classes, **config.model_options)
     n_params = count_parameters(model)
 
@@ -250,14 +291,21 @@ def train(config: RunConfig, verbose: bool | None = None, run_dir: str | None = 
         from nerve.optim.lr_scheduler import CosineAnnealingLR
 
         scheduler = CosineAnnealingLR(optimizer, T_max=config.epochs)
+    elif config.scheduler == "onecycle":  # lr rises to config.lr over 30% of the steps, then anneals
+        from nerve.optim.lr_scheduler import OneCycleLR
+
+        scheduler = OneCycleLR(optimizer, max_lr=config.lr, epochs=config.epochs,
+                               steps_per_epoch=len(train_loader))
     monitor = "val_loss" if val_loader is not None else "loss"
     callbacks = [CSVLogger(run / "history.csv"), ModelCheckpoint(run, monitor=monitor)]
     if config.patience:
         callbacks.append(EarlyStopping(monitor, patience=config.patience))
     trainer = Trainer(model, optimizer, nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
                       metrics=["accuracy"],
-                      callbacks=callbacks, scheduler=scheduler, verbose=verbose,
-                      checkpoint_path=run / "interrupted.safetensors")
+                      callbacks=callbacks, scheduler=scheduler,
+                      scheduler_per_batch=config.scheduler == "onecycle", verbose=verbose,
+                      checkpoint_path=run / "interrupted.safetensors",
+                      augment=augment)
     start = time.perf_counter()
     trainer.fit(train_loader, val_data=val_loader, epochs=config.epochs, resume=checkpoint)
     seconds = time.perf_counter() - start
@@ -326,6 +374,7 @@ def write_report(run: Path, config, info, n_params, seconds, history, test, cm, 
         f"- model: `{config.model}` with {n_params:,} parameters",
         f"- training: {epochs_run} epochs of {config.optimizer} (lr {config.lr}, batch {config.batch_size}, "
         f"scheduler {config.scheduler}), seed {config.seed}, {seconds:.1f} s",
+        f"- augmentation of the training inputs: {describe_augmentation(config)}",
         f"- best validation epoch kept; final train loss {history['loss'][-1]:.4f}"
         + (f", validation accuracy {history['val_accuracy'][-1]:.4f}" if "val_accuracy" in history else ""),
         "",

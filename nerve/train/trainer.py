@@ -14,6 +14,10 @@ Nothing lost: ``save_checkpoint`` writes the model, optimizer, scheduler, epoch,
 epoch and every RNG state, atomically. Ctrl-C or SIGTERM during ``fit`` (with ``checkpoint_path``
 set) writes one at the end of the current batch and stops cleanly; ``fit(..., resume=path)`` then
 continues to bit-identical weights of an uninterrupted run with the same seed.
+
+Augmentation: ``augment`` (e.g. ``nerve.data.transforms.RandomShift(1)``) is applied to the inputs
+of each training batch as it is trained on (after a resume's skipped batches, so a resumed run
+draws the same random shifts); evaluation and prediction see the data as it is.
 """
 
 from __future__ import annotations
@@ -76,8 +80,11 @@ class History(dict):
 class Trainer:
     def __init__(self, model, optimizer, loss_fn, metrics=(), callbacks=(), scheduler=None,
                  scheduler_per_batch=False, grad_clip=None, verbose=None, checkpoint_path=None,
-                 num_classes=None, check_finite=True):
+                 num_classes=None, check_finite=True, augment=None):
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        if augment is not None and not callable(augment):
+            raise TypeError(f"Trainer: augment must be callable, got {type(augment).__name__}")
+        self.augment = augment
         self.metrics = [metrics_lib.get(m, num_classes) for m in metrics]
         self.callbacks = list(callbacks)
         if scheduler is not None:
@@ -183,6 +190,8 @@ class Trainer:
             if batch < skip_batches:
                 bar.update(len(x))
                 continue
+            if self.augment is not None:
+                x = self.augment(x)
             output, loss = self.train_step(x, y)
             value = float(loss.item())
             if self.check_finite and not math.isfinite(value):

@@ -88,3 +88,50 @@ def test_eval_of_a_non_run_directory(capsys, tmp_path):
 def test_console_script_runs(args):
     out = subprocess.run([sys.executable, "-m", "nerve.cli", *args], capture_output=True, text=True)
     assert out.returncode == 0 and "nerve" in out.stdout
+
+
+def test_train_with_augmentation_and_one_cycle(capsys, tmp_path):
+    import csv
+
+    run_dir = tmp_path / "aug"
+    code = main(["train", "--model", "mlp", "--data", "digits", "--epochs", "4", "--lr", "0.01",
+                 "--scheduler", "onecycle", "--shift", "1", "--hflip", "--noise", "0.05",
+                 "--label-smoothing", "0.1", "--val-fraction", "0", "--run-dir", str(run_dir),
+                 "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    assert "test accuracy" in capsys.readouterr().out
+    report = (run_dir / "report.md").read_text()
+    assert "shifts up to 1 px, horizontal flips, Gaussian noise (std 0.05)" in report
+    config = (run_dir / "config.toml").read_text()
+    assert "shift = 1" in config and "hflip = true" in config and 'scheduler = "onecycle"' in config
+    with open(run_dir / "history.csv") as f:
+        lrs = [float(row["lr"]) for row in csv.DictReader(f)]
+    # one-cycle stepped once per batch: replay the schedule and read it at each epoch's end
+    import math
+
+    import nerve
+    from nerve.optim.lr_scheduler import OneCycleLR
+    from nerve.train.run import load_data
+
+    steps = math.ceil(len(load_data("digits")[0]) / 32)
+    opt = nerve.optim.Adam([nerve.zeros(1, requires_grad=True)], lr=0.01)
+    schedule = OneCycleLR(opt, max_lr=0.01, epochs=4, steps_per_epoch=steps)
+    expected = []
+    for _ in range(4):
+        for _ in range(steps):
+            opt.step()
+            schedule.step()
+        expected.append(opt.param_groups[0]["lr"])
+    np.testing.assert_allclose(lrs, expected, rtol=1e-6)
+    assert lrs[-1] < 0.01 / 1000  # annealed to almost nothing by the last batch
+
+
+def test_image_augmentation_of_non_images_is_refused(capsys, tmp_path):
+    assert main(["train", "--model", "mlp", "--data", "iris", "--shift", "2", "--out",
+                 str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "shift and hflip augment images (C, H, W); iris inputs have shape (4,)" in err
+    assert not any(tmp_path.iterdir())  # refused before a run directory is made
+    assert main(["train", "--model", "mlp", "--data", "iris", "--noise", "-1", "--out",
+                 str(tmp_path)]) == 2
+    assert "noise must be >= 0" in capsys.readouterr().err

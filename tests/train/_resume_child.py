@@ -8,6 +8,7 @@ import numpy as np
 import nerve
 from nerve import nn, optim
 from nerve.data import DataLoader, TensorDataset
+from nerve.data.transforms import GaussianNoise
 from nerve.train import Callback, Trainer, TrainingInterrupted
 
 
@@ -26,7 +27,8 @@ def main(out_dir, mode):
     opt = optim.Adam(model.parameters(), lr=1e-2)
     loader = DataLoader(TensorDataset(nerve.tensor(x), nerve.tensor(y)), batch_size=20, shuffle=True)
     trainer = Trainer(model, opt, nn.CrossEntropyLoss(), callbacks=[Announce()], verbose=False,
-                      checkpoint_path=f"{out_dir}/interrupted.safetensors")
+                      checkpoint_path=f"{out_dir}/interrupted.safetensors",
+                      augment=GaussianNoise(0.05))  # random draws per batch: resumed exactly too
     try:
         trainer.fit(loader, epochs=6, resume=f"{out_dir}/interrupted.safetensors" if mode == "resume" else None)
     except TrainingInterrupted as stop:

@@ -162,3 +162,21 @@ def test_schedulers_step_per_epoch_and_on_plateau(tmp_path):
     train, val = loaders()
     plateau.fit(train, val_data=val, epochs=3)
     assert plateau.history["lr"] == pytest.approx([0.04, 0.02, 0.01])
+
+
+def test_augment_sees_every_training_batch_and_nothing_else():
+    seen = []
+
+    def record(x):
+        seen.append(x.shape[0])
+        return x * 0.0  # the model then learns nothing from the inputs
+
+    trainer = make(augment=record)
+    train, val = loaders()
+    trainer.fit(train, val_data=val, epochs=2)
+    assert seen == [16] * 15 * 2  # 240 training samples in batches of 16, two epochs; no val batches
+    # Trained on zeroed inputs, the network can only learn the class prior: no better than chance.
+    x, y = val
+    assert trainer.evaluate((x, y))["accuracy"] < 0.6
+    with pytest.raises(TypeError, match="augment must be callable"):
+        make(augment="shift")
