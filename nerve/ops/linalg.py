@@ -74,19 +74,19 @@ class MatMul(Function):
         return grad_a, grad_b
 
 
-_ONES: dict = {}  # (array module, dtype) -> a ones vector as long as the longest batch seen
+_ONES: dict = {}  # (array module, dtype) -> a ones vector as long as the longest seen
 
 
-def _sum_rows(g):
-    """``g.sum(axis=0)`` for g: (N, F), as the product ones(N) @ g.
+def sum_rows(g):
+    """``g.sum(axis=-2)`` as the product ones(N) @ g, for g: (..., N, F) -> (..., F).
 
     NOTE: one BLAS call; NumPy's reduction machinery costs several times as much on the small
-    batches of a training step, and no less on large ones.
+    batches of a training step, and no less on large ones (a bias gradient is this sum).
     """
     xp = array_module(g)
     key = (xp, g.dtype)
     ones = _ONES.get(key)
-    n = g.shape[0]
+    n = g.shape[-2]
     if ones is None or ones.shape[0] < n:
         ones = _ONES[key] = xp.ones(max(n, 256), g.dtype)
     return ones[:n].dot(g)
@@ -124,7 +124,7 @@ class Linear(Function):
                 grad_x = g2.dot(weight._data).reshape(*g.shape[:-1], weight._data.shape[1])
             return (Tensor._wrap(grad_x) if need_x else None,
                     Tensor._wrap(g2.T.dot(x2)) if need_w else None,
-                    Tensor._wrap(_sum_rows(g2)) if need_b else None)
+                    Tensor._wrap(sum_rows(g2)) if need_b else None)
         g2 = grad.reshape(-1, grad.shape[-1])
         x2 = x.reshape(-1, x.shape[-1])
         return (grad @ weight if need_x else None,

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from nerve.device import array_module
 from nerve.nn.functional._window import alloc, offset_view, pad2d, physical_order, windows
+from nerve.ops.linalg import sum_rows
 
 NCHW, NHWC = [0, 1, 2, 3], [0, 2, 3, 1]
 
@@ -115,12 +116,9 @@ def weight_grad(gm, cols, w_shape, groups, kmajor):
 
 
 def bias_grad(gm, kmajor):
-    xp = array_module(gm)
     if kmajor:
         return gm.sum(axis=2).reshape(-1)
-    # NOTE: a GEMV with ones is ~10x faster than NumPy's sum over the long axis 0 of (M, O).
-    ones = xp.ones(gm.shape[1], gm.dtype)
-    return (ones @ gm).reshape(-1)
+    return sum_rows(gm).reshape(-1)  # (G, M, O/G): a sum over the long M axis, as a GEMV
 
 
 def input_grad(gm, w, in_shape, out_hw, stride, pads, dilation, groups, kmajor):
