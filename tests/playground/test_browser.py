@@ -240,7 +240,8 @@ def test_learning_view_xor_trains_uploads_and_exports(page, live_server, tmp_pat
     wait_js(page, "nerve.learn.data.config.dataset === 'csv'")
     assert "60 rows, 3 classes (a, b, c)" in page.text_content("#ln-csv-info")
     assert page.evaluate("nerve.learn.data.num_classes") == 3
-    assert page.evaluate("nerve.learn.frame.boundary.channels") == 3
+    # the server sends the data, then a frame: wait for the frame of the new three-class network
+    wait_js(page, "nerve.learn.frame.boundary.channels === 3")
     page.click("#ln-play")
     wait_js(page, "nerve.learn.frame.metrics.train_accuracy > 0.9", 30)
     page.click("#ln-play")
