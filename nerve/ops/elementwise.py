@@ -341,13 +341,51 @@ class Sigmoid(Function):
         return grad * y * (1 - y)
 
 
+_ZEROS: dict = {}
+_ZEROS_MIN, _ZEROS_MAX = 1 << 12, 1 << 24
+
+
+def _zeros_in_layout(x):
+    """A read-only NumPy array of zeros with the shape and strides of ``x``, or None where ``x``
+    does not fill its memory densely (a slice with gaps). Views one cached buffer per dtype."""
+    n = x.size
+    buffer = _ZEROS.get(x.dtype)
+    if buffer is None or buffer.size < n:
+        buffer = _ZEROS[x.dtype] = np.zeros(n, x.dtype)
+        buffer.flags.writeable = False
+    if x.flags.c_contiguous:
+        return buffer[:n].reshape(x.shape)
+    order = sorted(range(x.ndim), key=lambda i: -x.strides[i])
+    step = x.itemsize
+    for axis in reversed(order):
+        if x.shape[axis] > 1 and x.strides[axis] != step:
+            return None
+        step *= x.shape[axis]
+    inverse = sorted(range(x.ndim), key=order.__getitem__)
+    return buffer[:n].reshape([x.shape[i] for i in order]).transpose(inverse)
+
+
+def relu_array(xd, out=None):
+    """max(x, 0) on an array.
+
+    NOTE: NumPy (2.4) vectorizes ``maximum`` of two arrays but not of an array and a scalar: on
+    (64, 6, 28, 28) float32 that is 80 us against 350 us. So a large NumPy input is compared with
+    a cached array of zeros laid out like it.
+    """
+    xp = array_module(xd)
+    zero = None
+    if xp is np and _ZEROS_MIN <= xd.size <= _ZEROS_MAX:
+        zero = _zeros_in_layout(xd)
+    if zero is None:
+        zero = _constant(xp, xd.dtype, 0)
+    return xp.maximum(xd, zero, out=out)
+
+
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_output()
-        xd = x._data
-        xp = array_module(xd)
-        return xp.maximum(xd, _constant(xp, xd.dtype, 0))
+        return relu_array(x._data)
 
     @staticmethod
     def backward(ctx, grad):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from nerve.autograd.function import Function, once_differentiable
 from nerve.device import array_module, quiet_overflow
+from nerve.ops.elementwise import relu_array
 from nerve.tensor import Tensor
 
 
@@ -114,7 +115,7 @@ class RNNLayer(Function):
             if nonlinearity == "tanh":
                 xp.tanh(a, out=states[new])
             else:
-                xp.maximum(a, 0, out=states[new])
+                relu_array(a, out=states[new])
         ctx.save_for_backward(w_hh)
         ctx.states, ctx.nonlinearity, ctx.reverse, ctx.batch_first = (
             states,
