@@ -30,7 +30,7 @@ def test_relu_array_is_max_with_zero_in_every_layout(name, x):
 
 
 def test_zeros_in_layout_matches_strides_of_dense_arrays_and_refuses_gaps():
-    for x in (BASE, BASE.transpose(2, 0, 3, 1), BASE[:1], BASE[2:3, :, :1]):
+    for x in (BASE, BASE.transpose(2, 0, 3, 1), BASE[:1], BASE[3:5, :, :, :]):
         z = _zeros_in_layout(x)
         assert z.shape == x.shape and not z.any()
         assert all(a == b for a, b, n in zip(z.strides, x.strides, x.shape) if n > 1)
