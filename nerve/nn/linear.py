@@ -9,6 +9,7 @@ from nerve.nn.functional.linear import bilinear
 from nerve.nn.module import Module
 from nerve.nn.parameter import Parameter
 from nerve.ops.linalg import Linear as _LinearFn
+from nerve.ops.linalg import LinearActivation as _LinearActivationFn
 from nerve.tensor import Tensor
 
 
@@ -59,7 +60,16 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        weight = self.weight
+        self._check_input(x)
+        return _LinearFn.apply(x, self.weight, self.bias)
+
+    def forward_activated(self, x, activation: str):
+        """activation(forward(x)) as one op, for activation in "tanh", "relu", "sigmoid":
+        what ``nn.Sequential`` runs for this layer followed by that activation module."""
+        self._check_input(x)
+        return _LinearActivationFn.apply(x, self.weight, self.bias, activation)
+
+    def _check_input(self, x):
         if not isinstance(x, Tensor):
             raise TypeError(f"{self!r}: expected a Tensor input, got {type(x).__name__}")
         data = x._data
@@ -68,13 +78,13 @@ class Linear(Module):
                 f"{self!r}: expected input of shape (*, {self.in_features}), "
                 f"got {tuple(data.shape)}"
             )
+        weight = self.weight
         if data.dtype != weight._data.dtype:
             raise TypeError(
                 f"{self!r}: input dtype {x.dtype} does not match the weight dtype "
                 f"{weight.dtype}; convert the input with .to({weight.dtype}) or the layer with "
                 f".to({x.dtype})"
             )
-        return _LinearFn.apply(x, weight, self.bias)
 
     def extra_repr(self) -> str:
         return (

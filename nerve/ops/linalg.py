@@ -14,6 +14,7 @@ from nerve import _dtype
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import _enabled
 from nerve.device import array_module
+from nerve.ops.elementwise import _constant, relu_array
 from nerve.tensor import Tensor
 
 
@@ -98,38 +99,96 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        xd = x._data
-        if xd.ndim == 2:
-            out = xd.dot(weight._data.T)
-        elif xd.ndim > 2:  # NOTE: one 2-D GEMM; NumPy would run one GEMM per leading index
-            out = xd.reshape(-1, xd.shape[-1]).dot(weight._data.T)
-            out = out.reshape(*xd.shape[:-1], weight._data.shape[0])
-        else:
-            out = xd @ weight._data.T
-        if bias is not None:
-            out += bias._data
-        return out
+        return _affine(x._data, weight._data, bias)
 
     @staticmethod
     def backward(ctx, grad):
         x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad
+        return _affine_grads(ctx.needs_input_grad, x, weight, grad)
+
+
+class LinearActivation(Function):
+    """y = f(x W^T + b) for f in tanh, relu, sigmoid: a Linear layer and its activation as one
+    node (``nn.Sequential`` fuses the pair; the numbers are those of the two ops in turn).
+
+    Backward: dL/dz = dL/dy * f'(z), written with y (tanh: 1 - y^2, sigmoid: y (1 - y),
+    relu: [y > 0]), then the gradients of the affine map as in ``Linear``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, activation):
+        ctx.save_for_backward(x, weight)
+        ctx.save_output()
+        ctx.activation = activation
+        z = _affine(x._data, weight._data, bias)
+        xp = array_module(z)
+        if activation == "tanh":
+            return xp.tanh(z, out=z)
+        if activation == "relu":
+            return relu_array(z, out=z)
+        z *= _constant(xp, z.dtype, 0.5)  # sigmoid as (1 + tanh(z / 2)) / 2, as the Sigmoid op
+        xp.tanh(z, out=z)
+        z += _constant(xp, z.dtype, 1)
+        z *= _constant(xp, z.dtype, 0.5)
+        return z
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        activation = ctx.activation
         if not _enabled[0]:
-            # No graph is being recorded (create_graph=False): three BLAS calls on plain arrays.
+            y = ctx._output_array()
             g = grad._data
-            g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
-            x2 = x._data.reshape(-1, x._data.shape[-1]) if x._data.ndim != 2 else x._data
-            grad_x = None
-            if need_x:
-                grad_x = g2.dot(weight._data).reshape(*g.shape[:-1], weight._data.shape[1])
-            return (Tensor._wrap(grad_x) if need_x else None,
-                    Tensor._wrap(g2.T.dot(x2)) if need_w else None,
-                    Tensor._wrap(sum_rows(g2)) if need_b else None)
-        g2 = grad.reshape(-1, grad.shape[-1])
-        x2 = x.reshape(-1, x.shape[-1])
-        return (grad @ weight if need_x else None,
-                g2.mT @ x2 if need_w else None,
-                g2.sum(0) if need_b else None)
+            if activation == "tanh":
+                g = g * (_constant(array_module(y), y.dtype, 1) - y * y)
+            elif activation == "relu":
+                g = g * (y > 0)
+            else:
+                g = g * y * (_constant(array_module(y), y.dtype, 1) - y)
+            grad = Tensor._wrap(g)
+        else:
+            y = ctx.output
+            if activation == "tanh":
+                grad = grad * (1 - y * y)
+            elif activation == "relu":
+                grad = grad * Tensor._wrap((y._data > 0).astype(y._data.dtype))
+            else:
+                grad = grad * y * (1 - y)
+        return (*_affine_grads(ctx.needs_input_grad, x, weight, grad), None)
+
+
+def _affine(xd, w, bias):
+    """x W^T + b on arrays, as one 2-D GEMM whatever the leading dims of x."""
+    if xd.ndim == 2:
+        out = xd.dot(w.T)
+    elif xd.ndim > 2:  # NOTE: one 2-D GEMM; NumPy would run one GEMM per leading index
+        out = xd.reshape(-1, xd.shape[-1]).dot(w.T).reshape(*xd.shape[:-1], w.shape[0])
+    else:
+        out = xd @ w.T
+    if bias is not None:
+        out += bias._data
+    return out
+
+
+def _affine_grads(needs, x, weight, grad):
+    """(dL/dx, dL/dW, dL/db) of y = x W^T + b from dL/dy."""
+    need_x, need_w, need_b = needs[:3]
+    if not _enabled[0]:
+        # No graph is being recorded (create_graph=False): three BLAS calls on plain arrays.
+        g = grad._data
+        g2 = g.reshape(-1, g.shape[-1]) if g.ndim != 2 else g
+        x2 = x._data.reshape(-1, x._data.shape[-1]) if x._data.ndim != 2 else x._data
+        grad_x = None
+        if need_x:
+            grad_x = g2.dot(weight._data).reshape(*g.shape[:-1], weight._data.shape[1])
+        return (Tensor._wrap(grad_x) if need_x else None,
+                Tensor._wrap(g2.T.dot(x2)) if need_w else None,
+                Tensor._wrap(sum_rows(g2)) if need_b else None)
+    g2 = grad.reshape(-1, grad.shape[-1])
+    x2 = x.reshape(-1, x.shape[-1])
+    return (grad @ weight if need_x else None,
+            g2.mT @ x2 if need_w else None,
+            g2.sum(0) if need_b else None)
 
 
 def matmul(a, b):
