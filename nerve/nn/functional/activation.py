@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from nerve import _kernels
 from nerve.autograd import grad_mode
 from nerve.autograd.function import Function
 from nerve.device import array_module, quiet_overflow
@@ -80,6 +83,11 @@ class GeluTanh(Function):
         ctx.save_for_backward(x)
         xd = x._data
         xp = array_module(xd)
+        if _kernels.usable(xd) and xd.flags.c_contiguous:  # one compiled pass
+            y, s = np.empty_like(xd), np.empty_like(xd)
+            _kernels.gelu_tanh_forward(xd, y, s)
+            ctx.s = s
+            return y
         s = xp.multiply(xd, xd, out=xp.empty_like(xd))  # out=: stays an array at 0-dim
         s *= _GELU_A
         s += 1.0
@@ -96,7 +104,11 @@ class GeluTanh(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         if not grad_mode._enabled[0]:  # not recording (create_graph=False): plain arrays
-            xd, s = x._data, ctx.s
+            xd, s, g = x._data, ctx.s, grad._data
+            if _kernels.usable(xd, s, g) and xd.flags.c_contiguous and g.flags.c_contiguous:
+                d = np.empty_like(xd)
+                _kernels.gelu_tanh_backward(xd, s, g, d)
+                return Tensor._wrap(d)
             xp = array_module(xd)
             d = xp.multiply(xd, xd, out=xp.empty_like(xd))
             d *= 3 * _GELU_A

@@ -26,6 +26,7 @@ graph node instead of ~6 per step, and dW_hh is one large matmul instead of 64 s
 
 from __future__ import annotations
 
+from nerve import _kernels
 from nerve.autograd.function import Function, once_differentiable
 from nerve.device import array_module, quiet_overflow
 from nerve.ops.elementwise import relu_array
@@ -192,10 +193,16 @@ class LSTMLayer(Function):
         # g block, then g = tanh(x) = 2 sigma(2x) - 1 (exp is about twice as fast as tanh).
         neg_scale = xp.full((width, 1), -1.0, dtype=dtype)
         neg_scale[2 * hidden : 3 * hidden] = -2.0
+        fused = _kernels.usable(pre, w) and pre.flags.c_contiguous
         with quiet_overflow(xp):
             for t, prev, new in _slots(steps, reverse):
                 a = acts[t]
                 xp.matmul(w, hs[prev], out=product)
+                if fused:  # the gate math below in one compiled pass
+                    _kernels.lstm_step_forward(
+                        pre, t, product, cs[prev], a, cs[new], tanh_c[t], hs[new]
+                    )
+                    continue
                 xp.add(pre[:, t], product, out=a)
                 a *= neg_scale
                 xp.exp(a, out=a)
@@ -234,7 +241,12 @@ class LSTMLayer(Function):
         dc = grad_cn._data.T.copy()
         scratch = xp.empty((hidden, n), dtype=hs.dtype)
         slope = xp.empty((width, n), dtype=hs.dtype)
+        fused = _kernels.usable(acts, w_t)
         for t, prev, _new in reversed(_slots(steps, ctx.reverse)):
+            if fused:  # the gate math below in one compiled pass
+                _kernels.lstm_step_backward(acts[t], tanh_c[t], cs[prev], dh, d_out[t], dc, d_pre[t])
+                xp.matmul(w_t, d_pre[t], out=dh)
+                continue
             dh += d_out[t]
             a, d, tc = acts[t], d_pre[t], tanh_c[t]
             i, f, gg, o = (a[k * hidden : (k + 1) * hidden] for k in range(4))

@@ -1,0 +1,109 @@
+"""The compiled kernels of nerve/_kernels.py (Numba) against the NumPy code they replace.
+
+Each op runs twice on the same float32 inputs, once with the kernels and once with
+``_kernels.enabled = False`` (the NumPy path every other device and dtype takes), and the
+outputs and gradients must agree to float32 precision. The ops' agreement with PyTorch is tested
+in tests/nn/ (with the kernels on, as the suite runs).
+"""
+
+import numpy as np
+import pytest
+
+import nerve
+from nerve import _kernels
+from nerve.nn import functional as F
+from nerve.nn.functional.rnn import lstm_layer
+
+
+def test_numba_is_installed_and_the_kernels_are_on():
+    assert _kernels.numba is not None and _kernels.enabled
+    assert _kernels.usable(np.zeros(3, np.float32))
+    assert not _kernels.usable(np.zeros(3, np.float64))
+
+
+def test_exp_is_within_a_few_ulps_and_keeps_nan_and_the_limits():
+    x = np.random.default_rng(0).uniform(-87, 88, 100_000).astype(np.float32)
+    x[:3] = [0.0, 1.0, -1.0]
+    y = x.copy()
+    _kernels.exp_(y)
+    exact = np.exp(x.astype(np.float64))
+    np.testing.assert_allclose(y, exact, rtol=1e-6)  # float32 ulp: 6e-8
+    special = np.array([np.nan, np.inf, -np.inf, -100.0, 100.0], np.float32)
+    _kernels.exp_(special)
+    assert np.isnan(special[0])
+    assert special[1] == special[4]  # capped at e^88
+    np.testing.assert_allclose(special[1], np.exp(88.0), rtol=1e-6)
+    assert special[2] == special[3] == 0.0
+
+
+def _run(fn, enabled, monkeypatch):
+    monkeypatch.setattr(_kernels, "enabled", enabled)
+    return fn()
+
+
+def _lstm_case(reverse, batch_first, with_state):
+    rng = np.random.default_rng(1)
+    n, t, i, h = 3, 5, 4, 6
+    x = rng.standard_normal((n, t, i) if batch_first else (t, n, i)).astype(np.float32)
+    arrays = {
+        "x": x,
+        "w_ih": rng.standard_normal((4 * h, i)).astype(np.float32) * 0.5,
+        "w_hh": rng.standard_normal((4 * h, h)).astype(np.float32) * 0.5,
+        "b_ih": rng.standard_normal(4 * h).astype(np.float32),
+        "b_hh": rng.standard_normal(4 * h).astype(np.float32),
+        "h0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
+        "c0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
+    }
+    grads = [rng.standard_normal(s).astype(np.float32) for s in [(x.shape[:2] + (h,)), (n, h), (n, h)]]
+
+    def run():
+        tensors = {k: None if v is None else nerve.tensor(v, requires_grad=True) for k, v in arrays.items()}
+        out, hn, cn = lstm_layer(*tensors.values(), reverse=reverse, batch_first=batch_first)
+        loss = (out * nerve.tensor(grads[0])).sum() + (hn * nerve.tensor(grads[1])).sum()
+        (loss + (cn * nerve.tensor(grads[2])).sum()).backward()
+        values = [out.detach().numpy(), hn.detach().numpy(), cn.detach().numpy()]
+        return values + [t.grad.numpy() for t in tensors.values() if t is not None]
+
+    return run
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_lstm_kernels_match_the_numpy_cell(reverse, batch_first, with_state, monkeypatch):
+    run = _lstm_case(reverse, batch_first, with_state)
+    compiled = _run(run, True, monkeypatch)
+    plain = _run(run, False, monkeypatch)
+    assert len(compiled) == len(plain)
+    for a, b in zip(compiled, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("shape", [(4, 7, 33), (1,), (0, 5)])
+def test_gelu_tanh_kernels_match_the_numpy_formula(shape, monkeypatch):
+    rng = np.random.default_rng(2)
+    x_np = (rng.standard_normal(shape) * 4).astype(np.float32)
+    if x_np.size:
+        x_np.flat[0] = 30.0  # saturated: s = 1
+    g_np = rng.standard_normal(shape).astype(np.float32)
+
+    def run():
+        x = nerve.tensor(x_np, requires_grad=True)
+        y = F.gelu(x, approximate="tanh")
+        y.backward(nerve.tensor(g_np))
+        return y.detach().numpy(), x.grad.numpy()
+
+    (y1, g1), (y2, g2) = _run(run, True, monkeypatch), _run(run, False, monkeypatch)
+    np.testing.assert_allclose(y1, y2, rtol=2e-6, atol=1e-6)
+    np.testing.assert_allclose(g1, g2, rtol=2e-6, atol=1e-6)
+
+
+def test_gelu_on_a_non_contiguous_input_takes_the_numpy_path(monkeypatch):
+    x = nerve.randn(6, 8).T
+    assert not x._data.flags.c_contiguous
+    np.testing.assert_allclose(
+        F.gelu(x, approximate="tanh").numpy(),
+        _run(lambda: F.gelu(x.contiguous(), approximate="tanh").numpy(), False, monkeypatch),
+        rtol=1e-6,
+        atol=1e-7,
+    )
