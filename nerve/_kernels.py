@@ -163,3 +163,29 @@ def gelu_tanh_backward(x, s, g, out):
     for j in range(xf.size):
         v, sv = xf[j], sf[j]
         of[j] = gf[j] * sv * (_ONE + _GELU_C2 * v * (_ONE - sv) * (_ONE + _GELU_3A * v * v))
+
+
+@_jit
+def softmax_rows_(x):
+    """Softmax over the last axis of a C-contiguous array, in place: e^(x - max) / sum. A row
+    with every entry -inf (all keys masked) becomes 0, as PyTorch's safe softmax."""
+    cols = x.shape[-1]
+    rows = x.reshape(-1, cols)
+    for r in range(rows.shape[0]):
+        row = rows[r]
+        top = -np.inf
+        for j in range(cols):
+            if row[j] > top or row[j] != row[j]:
+                top = row[j]
+        if top == -np.inf:
+            top = _F(0.0)
+        total = _F(0.0)
+        for j in range(cols):
+            e = _exp(row[j] - top)
+            row[j] = e
+            total += e
+        if total == 0:
+            total = _ONE
+        scale = _ONE / total
+        for j in range(cols):
+            row[j] *= scale

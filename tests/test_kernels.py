@@ -107,3 +107,29 @@ def test_gelu_on_a_non_contiguous_input_takes_the_numpy_path(monkeypatch):
         rtol=1e-6,
         atol=1e-7,
     )
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_softmax_kernel_matches_the_numpy_softmax(causal, monkeypatch):
+    rng = np.random.default_rng(3)
+    q, k, v = (rng.standard_normal((2, 3, 9, 4)).astype(np.float32) for _ in range(3))
+    mask = np.tril(np.ones((9, 9), bool))
+    mask[0] = False  # a query that may attend to nothing: its row of P is 0
+
+    def run():
+        tq, tk, tv = (nerve.tensor(a, requires_grad=True) for a in (q, k, v))
+        kwargs = {"is_causal": True} if causal else {"attn_mask": nerve.tensor(mask)}
+        out = F.scaled_dot_product_attention(tq, tk, tv, **kwargs)
+        out.backward(nerve.ones(*out.shape))
+        return [out.detach().numpy()] + [t.grad.numpy() for t in (tq, tk, tv)]
+
+    for a, b in zip(_run(run, True, monkeypatch), _run(run, False, monkeypatch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)
+
+
+def test_softmax_rows_handles_masked_rows_and_nan():
+    x = np.array([[0.0, 1.0, -np.inf], [-np.inf, -np.inf, -np.inf], [1.0, np.nan, 0.0]], np.float32)
+    _kernels.softmax_rows_(x)
+    e = np.exp([-1.0, 0.0])
+    np.testing.assert_allclose(x[0], [e[0] / e.sum(), e[1] / e.sum(), 0.0], rtol=1e-6)
+    assert (x[1] == 0).all() and np.isnan(x[2]).all()

@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from nerve import _kernels
 from nerve.autograd.function import Function, once_differentiable
 from nerve.device import array_module
 from nerve.random import _generator
@@ -133,6 +134,9 @@ class Attention(Function):
 def _softmax_(scores, xp, masked):
     """Softmax over the last axis, in place. A row with every key masked (max = -inf) is shifted
     by 0 instead, so it becomes exp(-inf) = 0 everywhere, row sum 0 -> P = 0 (safe softmax)."""
+    if _kernels.usable(scores) and scores.flags.c_contiguous and scores.size:
+        _kernels.softmax_rows_(scores)  # the same in one compiled pass per row
+        return scores
     row_max = scores.max(axis=-1, keepdims=True)
     if masked:
         row_max[~xp.isfinite(row_max)] = 0
