@@ -129,3 +129,21 @@ def test_gradcheck_embedding():
     idx = nerve.tensor([[1, 1, 4], [0, 2, 1]])
     # NOTE: no padding_idx: its row gets no gradient by design, which is not the derivative
     assert autograd.gradcheck(lambda w: F.embedding(idx, w), (w,))
+
+
+@pytest.mark.parametrize("rows", [7, 3000])
+def test_weight_gradient_sums_repeated_rows_by_one_hot_product_or_scatter(rows, monkeypatch):
+    """Both ways of summing the output gradient into the table (a one-hot GEMM for small
+    tables, a scatter for large ones) give the sum over the lookups of each row."""
+    import importlib
+
+    E = importlib.import_module("nerve.nn.functional.embedding")  # the module, not the function
+    monkeypatch.setattr(E, "ONE_HOT_LIMIT", 10_000)  # 7 x 40 one-hot, 3000 x 40 scatter
+    rng = np.random.default_rng(5)
+    index = rng.integers(0, min(rows, 5), (4, 10))  # many repeats
+    weight = nerve.tensor(rng.standard_normal((rows, 3)), requires_grad=True)
+    g = rng.standard_normal((4, 10, 3))
+    nn.functional.embedding(nerve.tensor(index), weight).backward(nerve.tensor(g))
+    want = np.zeros((rows, 3))
+    np.add.at(want, index.reshape(-1), g.reshape(-1, 3))
+    np.testing.assert_allclose(weight.grad.numpy(), want, rtol=1e-12, atol=1e-12)
