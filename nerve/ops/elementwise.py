@@ -319,17 +319,25 @@ class Tanh(Function):
         return grad * (1 - y * y)
 
 
+def sigmoid_array(x, out=None):
+    """sigma(x) on an array as (1 + tanh(x/2)) / 2, which never overflows; into ``out`` if given
+    (``out=x`` works in place)."""
+    xp = array_module(x)
+    half = _constant(xp, x.dtype, 0.5)
+    z = xp.multiply(x, half, out=xp.empty_like(x) if out is None else out)
+    xp.tanh(z, out=z)
+    z += _constant(xp, z.dtype, 1)
+    z *= half
+    return z
+
+
 class Sigmoid(Function):
     """sigma(x) = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2, which never overflows."""
 
     @staticmethod
     def forward(ctx, x):
         ctx.save_output()
-        xd = x._data
-        y = array_module(xd).tanh(xd * 0.5)
-        y += 1
-        y *= 0.5
-        return y
+        return sigmoid_array(x._data)
 
     @staticmethod
     def backward(ctx, grad):

@@ -14,7 +14,7 @@ from nerve import _dtype
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import _enabled
 from nerve.device import array_module
-from nerve.ops.elementwise import _constant, relu_array
+from nerve.ops.elementwise import _constant, relu_array, sigmoid_array
 from nerve.tensor import Tensor
 
 
@@ -126,11 +126,7 @@ class LinearActivation(Function):
             return xp.tanh(z, out=z)
         if activation == "relu":
             return relu_array(z, out=z)
-        z *= _constant(xp, z.dtype, 0.5)  # sigmoid as (1 + tanh(z / 2)) / 2, as the Sigmoid op
-        xp.tanh(z, out=z)
-        z += _constant(xp, z.dtype, 1)
-        z *= _constant(xp, z.dtype, 0.5)
-        return z
+        return sigmoid_array(z, out=z)  # the Sigmoid op's own arithmetic
 
     @staticmethod
     def backward(ctx, grad):
