@@ -48,7 +48,11 @@ def torch_setup():
     return torch
 
 
-def _calls_per_block(fn, target_s):
+def _calls_per_block(fn, target_s, warmup=3):
+    """How many calls of ``fn`` fill ``target_s``, timed after ``warmup`` calls (the first call
+    may compile kernels or fill caches; timing it would leave one cold call per block)."""
+    for _ in range(warmup):
+        fn()
     start = time.perf_counter()
     n = 0
     while time.perf_counter() - start < target_s / 4 or n < 2:

@@ -133,3 +133,79 @@ def test_softmax_rows_handles_masked_rows_and_nan():
     e = np.exp([-1.0, 0.0])
     np.testing.assert_allclose(x[0], [e[0] / e.sum(), e[1] / e.sum(), 0.0], rtol=1e-6)
     assert (x[1] == 0).all() and np.isnan(x[2]).all()
+
+
+# --------------------------------------------------------------------------- direct convolution
+DIRECT_CASES = [
+    # (N, C_in, H, W), C_out, kernel, padding, dilation, groups, bias
+    ((3, 1, 12, 12), 6, 5, 2, 1, 1, True),  # LeNet's first layer: 28 taps (25 + 3 of padding)
+    ((2, 3, 9, 11), 7, (3, 2), (1, 2), (2, 1), 1, True),  # odd C_out: one padded channel
+    ((2, 6, 7, 8), 6, 3, "same", 2, 3, False),  # groups of 2 in, 2 out; no bias
+    ((2, 4, 6, 6), 4, 3, 1, 1, 4, True),  # depthwise
+    ((2, 5, 6, 5), 5, 2, "same", 1, 5, True),  # even kernel: 'same' pads more on the right
+    ((1, 2, 5, 6), 3, (5, 6), 0, 1, 1, True),  # one output pixel
+    ((0, 2, 5, 5), 2, 3, 1, 1, 1, True),  # empty batch
+]
+
+
+def _conv_case(shape, out_ch, kernel, padding, dilation, groups, bias, need_x=True):
+    rng = np.random.default_rng(4)
+    x_np = rng.standard_normal(shape).astype(np.float32)
+    cg = shape[1] // groups
+    k = (kernel, kernel) if isinstance(kernel, int) else kernel
+    w_np = rng.standard_normal((out_ch, cg) + k).astype(np.float32)
+    b_np = rng.standard_normal(out_ch).astype(np.float32) if bias else None
+
+    def run():
+        x, w = nerve.tensor(x_np, requires_grad=need_x), nerve.tensor(w_np, requires_grad=True)
+        b = None if b_np is None else nerve.tensor(b_np, requires_grad=True)
+        y = F.conv2d(x, w, b, padding=padding, dilation=dilation, groups=groups)
+        g = np.random.default_rng(5).standard_normal(y.shape).astype(np.float32)
+        y.backward(nerve.tensor(g))
+        grads = [t.grad.numpy() for t in (x, w, b) if t is not None and t.requires_grad]
+        return [y.detach().numpy()] + grads
+
+    return run, x_np, w_np
+
+
+@pytest.mark.parametrize("case", DIRECT_CASES)
+def test_direct_convolution_matches_im2col_and_gemm(case, monkeypatch):
+    from nerve.nn.functional import _conv_kernels
+
+    run, x_np, w_np = _conv_case(*case)
+    assert _conv_kernels.use_direct(x_np, w_np, (1, 1))
+    direct, gemm = _run(run, True, monkeypatch), _run(run, False, monkeypatch)
+    assert len(direct) == len(gemm)
+    for a, b in zip(direct, gemm, strict=True):
+        assert a.shape == b.shape and a.dtype == np.float32
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(b).max(initial=0)))
+
+
+def test_direct_convolution_without_input_gradient_and_on_odd_layouts(monkeypatch):
+    run, _, _ = _conv_case((2, 1, 10, 9), 3, 3, 1, 1, 1, True, need_x=False)
+    for a, b in zip(_run(run, True, monkeypatch), _run(run, False, monkeypatch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+    # A channels-last input (a transposed view) and a non-contiguous gradient (from a slice).
+    def odd():
+        rng = np.random.default_rng(6)
+        x = nerve.tensor(rng.standard_normal((2, 7, 8, 3)).astype(np.float32), requires_grad=True)
+        w = nerve.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+        y = F.conv2d(x.permute(0, 3, 1, 2), w, padding=2)
+        (y[:, :, ::2, 1:] * 2.0).sum().backward()
+        return [y.detach().numpy(), x.grad.numpy(), w.grad.numpy()]
+
+    for a, b in zip(_run(odd, True, monkeypatch), _run(odd, False, monkeypatch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_direct_convolution_is_chosen_for_thin_stride_1_float32_convolutions():
+    from nerve.nn.functional._conv_kernels import DIRECT_MAX_OUT, use_direct
+
+    x, w = np.zeros((2, 3, 8, 8), np.float32), np.zeros((DIRECT_MAX_OUT, 3, 3, 3), np.float32)
+    assert use_direct(x, w, (1, 1))
+    assert not use_direct(x, w, (2, 1))  # strided: im2col
+    assert not use_direct(x.astype(np.float64), w.astype(np.float64), (1, 1))
+    assert not use_direct(x, np.zeros((DIRECT_MAX_OUT + 1, 3, 3, 3), np.float32), (1, 1))
+    assert not use_direct(x, np.zeros((4, 3, 1, 1), np.float32), (1, 1))  # 1x1: a plain GEMM
+    assert not use_direct(np.zeros((2, 64, 8, 8), np.float32), np.zeros((4, 64, 3, 3), np.float32), (1, 1))

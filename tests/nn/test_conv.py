@@ -27,7 +27,7 @@ def _copy(module, twin):
 def _close(actual, expected, what, scale=10):
     """assert_close with the absolute tolerance relative to the largest value: a gradient that
     sums hundreds of float32 terms of size ~30 may cancel to ~0.01 with an error of ~1e-5."""
-    magnitude = max(1.0, float(np.abs(expected.detach().numpy()).max()))
+    magnitude = max(1.0, float(np.abs(expected.detach().numpy()).max(initial=0.0)))
     rtol, atol = tolerance(expected.detach().numpy().dtype, scale)
     assert_close(actual, expected, rtol=rtol, atol=atol * magnitude, what=what)
 
@@ -72,6 +72,18 @@ def test_conv2d_matches_torch(case, dtype):
     _copy(layer, twin)
     x_np = np.random.default_rng(0).standard_normal(shape).astype(dtype)
     _compare(layer, twin, x_np)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("channels", [(1, 6, 5, 2), (2, 2, 3, 1), (6, 16, 5, 0), (3, 4, 1, 0)])
+def test_conv2d_on_an_empty_batch_matches_torch(channels, dtype):
+    """N = 0 on every path: K-major and M-major im2col, the direct kernel, a 1x1 GEMM."""
+    c, o, k, p = channels
+    torch.manual_seed(0)
+    twin = torch.nn.Conv2d(c, o, k, padding=p).to(getattr(torch, dtype))
+    layer = nn.Conv2d(c, o, k, padding=p, dtype=getattr(nerve, dtype))
+    _copy(layer, twin)
+    _compare(layer, twin, np.zeros((0, c, 14, 14), dtype))
 
 
 @pytest.mark.parametrize("padding_mode", ["reflect", "replicate", "circular"])

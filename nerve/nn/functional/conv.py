@@ -31,19 +31,38 @@ from nerve.tensor import Tensor
 class Conv2dFn(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, stride, pads, dilation, groups):
+        xd, w = x._data, weight._data
         b = None if bias is None else bias._data
-        out, cols, kmajor = K.conv_forward(x._data, weight._data, b, stride, pads, dilation, groups)
+        if K.use_direct(xd, w, stride, b):
+            out, planes = K.direct_forward(xd, w, b, pads, dilation, groups)
+            if ctx.needs_input_grad:
+                ctx.save_for_backward(weight, Tensor._wrap(planes))
+                ctx.meta = (xd.shape, pads, dilation, groups, "direct")
+            return out
+        out, cols, kmajor = K.conv_forward(xd, w, b, stride, pads, dilation, groups)
         if ctx.needs_input_grad:
             # The columns are saved like a tensor, so they are freed once backward has run.
             ctx.save_for_backward(weight, Tensor._wrap(cols) if ctx.needs_input_grad[1] else None)
-            ctx.meta = (x._data.shape, out.shape[2:], stride, pads, dilation, groups, kmajor)
+            ctx.meta = (xd.shape, out.shape[2:], stride, pads, dilation, groups, kmajor)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        weight, cols = ctx.saved_tensors
+        weight, saved = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if ctx.meta[-1] == "direct":
+            x_shape, pads, dilation, groups, _ = ctx.meta
+            g, w = grad._data, weight._data
+            dx = dw = db = None
+            if need_x:
+                dx = Tensor._wrap(K.direct_input_grad(g, w, x_shape, pads, dilation, groups))
+            if need_w or need_b:
+                dw, db = K.direct_weight_grad(
+                    saved._data, g, x_shape, w.shape, pads, dilation, groups, need_b
+                )
+                dw, db = (Tensor._wrap(dw) if need_w else None), (Tensor._wrap(db) if need_b else None)
+            return dx, dw, db, None, None, None, None
         x_shape, out_hw, stride, pads, dilation, groups, kmajor = ctx.meta
         gm = K.grad_matrix(grad._data, groups, kmajor)
         w = weight._data
@@ -52,7 +71,7 @@ class Conv2dFn(Function):
             dx = K.input_grad(gm, w, x_shape, out_hw, stride, pads, dilation, groups, kmajor)
             dx = Tensor._wrap(dx)
         if need_w:
-            dw = Tensor._wrap(K.weight_grad(gm, cols._data, w.shape, groups, kmajor))
+            dw = Tensor._wrap(K.weight_grad(gm, saved._data, w.shape, groups, kmajor))
         if need_b:
             db = Tensor._wrap(K.bias_grad(gm, kmajor))
         return dx, dw, db, None, None, None, None
