@@ -335,7 +335,7 @@ def conv_direct_input_grad(g, wt, kernel_offsets, wp, plane, top, left, dx):
     channels times four output channels a pass."""
     n_batch, oh = g.shape[0], g.shape[2]
     groups, cg_pad, n_offsets, og_pad = wt.shape
-    n_in, h, width = dx.shape[1], dx.shape[2], dx.shape[3]
+    n_in = dx.shape[1]
     cg = n_in // groups
     length = oh * wp
     wide = np.zeros((groups, og_pad, length), np.float32)

@@ -7,6 +7,7 @@ from collections import OrderedDict
 from nerve.nn.activation import ReLU, Sigmoid, Tanh
 from nerve.nn.linear import Linear
 from nerve.nn.module import Module
+from nerve.nn.pooling import MaxPool2d
 
 _FUSED_ACTIVATIONS = {Tanh: "tanh", ReLU: "relu", Sigmoid: "sigmoid"}
 
@@ -33,8 +34,14 @@ class Sequential(Module):
     NOTE: a ``Linear`` directly followed by a ``Tanh``, ``ReLU`` or ``Sigmoid`` runs as one op
     (``Linear.forward_activated``): the same numbers, one graph node instead of two, which is a
     large share of a small network's time. The output's ``grad_fn`` is then a
-    ``LinearActivationBackward`` where PyTorch shows the activation's node. A layer with a forward
-    hook, or a subclass of these layers, is never fused.
+    ``LinearActivationBackward`` where PyTorch shows the activation's node.
+
+    NOTE: a ``ReLU`` directly followed by a ``MaxPool2d`` runs after it instead: max(0, .) is
+    increasing, so relu(maxpool(x)) = maxpool(relu(x)), and the gradient reaches the same input
+    (the window's first maximum, or none when it is <= 0). The ReLU then touches a quarter of the
+    numbers. The output's ``grad_fn`` is the ReLU's node where PyTorch shows the pooling's.
+
+    A layer with a forward hook, or a subclass of these layers, is never fused or moved.
     """
 
     def __init__(self, *layers):
@@ -48,6 +55,7 @@ class Sequential(Module):
 
     def forward(self, x):
         held = None  # a Linear layer not run yet: the next layer may be its activation
+        relu = None  # a ReLU not run yet: if a MaxPool2d follows, the ReLU runs after it
         for layer in self._modules.values():
             if held is not None:
                 activation = _FUSED_ACTIVATIONS.get(type(layer))
@@ -55,11 +63,20 @@ class Sequential(Module):
                     x, held = held.forward_activated(x, activation), None
                     continue
                 x, held = held(x), None
+            elif relu is not None:
+                if type(layer) is MaxPool2d and not layer.return_indices and not _hooked(layer):
+                    x, relu = relu(layer(x)), None
+                    continue
+                x, relu = relu(x), None
             if type(layer) is Linear and not _hooked(layer):
                 held = layer
+            elif type(layer) is ReLU and not _hooked(layer):
+                relu = layer
             else:
                 x = layer(x)
-        return x if held is None else held(x)
+        if held is not None:
+            return held(x)
+        return x if relu is None else relu(x)
 
     def __len__(self) -> int:
         return len(self._modules)

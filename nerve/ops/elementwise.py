@@ -389,6 +389,12 @@ def relu_array(xd, out=None):
     return xp.maximum(xd, zero, out=out)
 
 
+def relu_slope(y):
+    """ReLU's derivative from its output y, as a boolean mask: true unless y <= 0. This is
+    PyTorch's rule: the slope at 0 is 0, and a NaN passes its gradient on."""
+    return ~(y <= 0)
+
+
 class Relu(Function):
     @staticmethod
     def forward(ctx, x):
@@ -399,8 +405,8 @@ class Relu(Function):
     def backward(ctx, grad):
         y = ctx._output_array()
         if not _enabled[0]:
-            return Tensor._wrap(grad._data * (y > 0))
-        return grad * Tensor._wrap((y > 0).astype(y.dtype))
+            return Tensor._wrap(grad._data * relu_slope(y))
+        return grad * Tensor._wrap(relu_slope(y).astype(y.dtype))
 
 
 class Abs(Function):

@@ -14,7 +14,7 @@ from nerve import _dtype
 from nerve.autograd.function import Function
 from nerve.autograd.grad_mode import _enabled
 from nerve.device import array_module
-from nerve.ops.elementwise import _constant, relu_array, sigmoid_array
+from nerve.ops.elementwise import _constant, relu_array, relu_slope, sigmoid_array
 from nerve.tensor import Tensor
 
 
@@ -112,7 +112,7 @@ class LinearActivation(Function):
     node (``nn.Sequential`` fuses the pair; the numbers are those of the two ops in turn).
 
     Backward: dL/dz = dL/dy * f'(z), written with y (tanh: 1 - y^2, sigmoid: y (1 - y),
-    relu: [y > 0]), then the gradients of the affine map as in ``Linear``.
+    relu: [not y <= 0]), then the gradients of the affine map as in ``Linear``.
     """
 
     @staticmethod
@@ -138,7 +138,7 @@ class LinearActivation(Function):
             if activation == "tanh":
                 g = g * (_constant(array_module(y), y.dtype, 1) - y * y)
             elif activation == "relu":
-                g = g * (y > 0)
+                g = g * relu_slope(y)
             else:
                 g = g * y * (_constant(array_module(y), y.dtype, 1) - y)
             grad = Tensor._wrap(g)
@@ -147,7 +147,7 @@ class LinearActivation(Function):
             if activation == "tanh":
                 grad = grad * (1 - y * y)
             elif activation == "relu":
-                grad = grad * Tensor._wrap((y._data > 0).astype(y._data.dtype))
+                grad = grad * Tensor._wrap(relu_slope(y._data).astype(y._data.dtype))
             else:
                 grad = grad * y * (1 - y)
         return (*_affine_grads(ctx.needs_input_grad, x, weight, grad), None)

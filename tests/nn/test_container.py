@@ -1,5 +1,6 @@
 """Sequential: a Linear followed by its activation runs as one fused op, with the numbers, the
-gradients and the second derivatives of the two ops in turn, and of PyTorch's twin."""
+gradients and the second derivatives of the two ops in turn, and of PyTorch's twin; a ReLU
+followed by a MaxPool2d runs after the pooling, with the same numbers and gradients."""
 
 import numpy as np
 import pytest
@@ -136,3 +137,65 @@ def test_in_place_change_of_the_fused_output_is_detected():
     y.add_(1)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()
+
+
+# ------------------------------------------------------------- ReLU then MaxPool2d: pool first
+POOLS = [
+    dict(kernel_size=2),
+    dict(kernel_size=3, stride=2, padding=1),
+    dict(kernel_size=2, stride=1, dilation=2),
+    dict(kernel_size=3, stride=2, ceil_mode=True),
+]
+
+
+def _relu_pool_input(dtype):
+    """Windows of every kind: all negative, zeros, ties of positives, a NaN."""
+    x = np.random.default_rng(2).standard_normal((2, 3, 9, 9)).astype(dtype)
+    x[0, 0, :4, :4] = -1.0  # negative windows: no gradient at all
+    x[0, 1, :4, :4] = 0.0  # relu's slope at 0 is 0, as PyTorch
+    x[1, 0, :4, :4] = 2.0  # ties: the first maximum takes the gradient
+    x[1, 2, 5, 5] = np.nan
+    return x
+
+
+@pytest.mark.parametrize("pool", POOLS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_relu_then_maxpool_pools_first_with_the_same_numbers_and_gradients(pool, dtype):
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(**pool))
+    x_np = _relu_pool_input(dtype)
+    x, x2 = nerve.tensor(x_np, requires_grad=True), nerve.tensor(x_np, requires_grad=True)
+    y, y2 = model(x), _by_hand(model, x2)
+    assert type(y.grad_fn).__name__ == "Relu" and type(y2.grad_fn).__name__ != "Relu"
+    np.testing.assert_array_equal(y.detach().numpy(), y2.detach().numpy())
+    g = np.random.default_rng(3).standard_normal(y.shape).astype(dtype)
+    y.backward(nerve.tensor(g))
+    y2.backward(nerve.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), x2.grad.numpy())
+
+    twin = torch.nn.Sequential(torch.nn.ReLU(), torch.nn.MaxPool2d(**pool))
+    tx = torch.tensor(x_np, requires_grad=True)
+    ty = twin(tx)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    # overlapping windows sum two gradients, maybe in another order than PyTorch: 1 ulp
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_relu_and_maxpool_stay_in_order_when_hooked_or_returning_indices():
+    x = nerve.tensor(_relu_pool_input("float32"))
+    seen = []
+    relu = nn.ReLU()
+    relu.register_forward_hook(lambda module, args, out: seen.append(out.shape))
+    y = nn.Sequential(relu, nn.MaxPool2d(2))(x)
+    assert seen == [x.shape] and type(y.grad_fn).__name__ != "Relu"
+    pool = nn.MaxPool2d(2)
+    pool.register_forward_pre_hook(lambda module, args: seen.append(args[0].shape))
+    nn.Sequential(nn.ReLU(), pool)(x)
+    assert seen[-1] == x.shape
+    out, index = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))(x)
+    expected, expected_index = nn.MaxPool2d(2, return_indices=True)(nn.ReLU()(x))
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    np.testing.assert_array_equal(index.numpy(), expected_index.numpy())
+    for layers in ([nn.ReLU()], [nn.ReLU(), nn.ReLU(), nn.MaxPool2d(2)], [nn.ReLU(), nn.AvgPool2d(2)]):
+        model = nn.Sequential(*layers)
+        np.testing.assert_array_equal(model(x).numpy(), _by_hand(model, x).numpy())

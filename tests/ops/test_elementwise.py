@@ -43,3 +43,36 @@ def test_relu_array_writes_into_out():
     out = np.empty_like(BASE)
     assert relu_array(BASE, out=out) is out
     np.testing.assert_array_equal(out, np.maximum(BASE, 0))
+
+
+def test_relu_gradient_follows_pytorch_at_zero_and_nan_in_every_relu():
+    """The slope is 0 where the output is <= 0 (so at 0) and 1 elsewhere, NaN included, as
+    torch.relu: in the ReLU op, the fused Linear+ReLU and the relu RNN."""
+    import torch
+
+    import nerve
+    from nerve import nn
+
+    x_np = np.array([[np.nan, -1.0, 0.0, 2.0]], np.float32)
+    x, tx = nerve.tensor(x_np, requires_grad=True), torch.tensor(x_np, requires_grad=True)
+    nerve.relu(x).backward(nerve.ones(1, 4))
+    torch.relu(tx).backward(torch.ones(1, 4))
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())  # [1, 0, 0, 1]
+    assert x.grad.numpy().tolist() == [[1.0, 0.0, 0.0, 1.0]]
+
+    # The fused Linear+ReLU and the relu RNN, with pre-activations [NaN, -1, 0, 2] = w * 1.
+    pre = x_np.reshape(4, 1)
+    model = nn.Sequential(nn.Linear(1, 4), nn.ReLU())
+    model[0].weight._data[...] = pre
+    model[0].bias._data[...] = 0
+    y = model(nerve.ones(1, 1))
+    assert type(y.grad_fn).__name__ == "LinearActivation"
+    y.backward(nerve.ones(1, 4))
+    assert model[0].bias.grad.numpy().tolist() == [1.0, 0.0, 0.0, 1.0]
+
+    rnn = nn.RNN(1, 4, nonlinearity="relu", bias=False)
+    rnn.weight_ih_l0._data[...] = pre
+    rnn.weight_hh_l0._data[...] = 0
+    out, _ = rnn(nerve.ones(1, 1, 1))
+    out.sum().backward()
+    assert rnn.weight_ih_l0.grad.numpy().ravel().tolist() == [1.0, 0.0, 0.0, 1.0]

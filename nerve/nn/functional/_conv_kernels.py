@@ -37,10 +37,12 @@ from nerve.ops.linalg import sum_rows
 
 NCHW, NHWC = [0, 1, 2, 3], [0, 2, 3, 1]
 # The direct kernel beats im2col + GEMM where BLAS's side of the product is thin: up to 16 output
-# channels per group, C/G * KH * KW up to 300, a kernel wider than 1x1. Measured f+b on 2 cores,
-# batch 8-64: 1.1x-2.2x on first layers (LeNet's two convolutions included), 2.6x-2.8x depthwise,
-# 0.86x at worst (2 channels in, 14x14); 32 output channels come out even, so the GEMM keeps them.
-DIRECT_MAX_OUT, DIRECT_MAX_K = 8, 300
+# channels per group, C/G * KH * KW up to 300, a kernel wider than 1x1. Measured f+b on the 2-core
+# machine (the GEMM on two threads, the kernel on one), batch 8-64: 1.7x-2.2x on LeNet's first
+# layer, 1.1x-1.4x at 16 output channels (LeNet's second layer: 1.1x alone, even within a whole
+# training step), 2.6x-2.8x depthwise, 0.86x at worst (2 channels in, 14x14); at 32 output
+# channels the two come out even, so the GEMM keeps them.
+DIRECT_MAX_OUT, DIRECT_MAX_K = 16, 300
 
 
 def use_kmajor(channels_per_group, kernel_w, out_w) -> bool:

@@ -29,7 +29,7 @@ from __future__ import annotations
 from nerve import _kernels
 from nerve.autograd.function import Function, once_differentiable
 from nerve.device import array_module, quiet_overflow
-from nerve.ops.elementwise import relu_array
+from nerve.ops.elementwise import relu_array, relu_slope
 from nerve.tensor import Tensor
 
 
@@ -148,7 +148,7 @@ class RNNLayer(Function):
                 xp.subtract(1, d, out=d)
                 d *= dh
             else:
-                xp.multiply(dh, h > 0, out=d)
+                xp.multiply(dh, relu_slope(h), out=d)
             xp.matmul(d, w, out=dh)
         grad_w, grad_b = _weight_grads(ctx, d_pre_layout, states, batch_first)
         return _wrap_all(d_pre_layout, grad_w, grad_b, dh if ctx.needs_input_grad[3] else None) + (
