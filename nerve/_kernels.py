@@ -207,42 +207,67 @@ def softmax_rows_(x):
 
 
 @_jit
-def _store_row(row, wp, out, n, o):
-    """out[n, o] (OH, OW) = the wide row's first OW numbers of each of its OH rows."""
-    oh, ow = out.shape[2], out.shape[3]
-    for y in range(oh):
-        for col in range(ow):  # NOTE: a loop; a slice assignment costs ~50 ns in Numba
+def _store_row(row, wp, out, arg, n, o):
+    """out[n, o] (OH, OW) = the wide row's first OW numbers of each of its OH rows; or, where
+    ``arg`` is not empty, the max pooling of those by 2 (kernel 2, stride 2): out[n, o] is then
+    (OH // 2, OW // 2) and arg[n, o] the offset 2 i + j of each maximum (the first; a NaN wins)."""
+    if arg.size:
+        for y in range(out.shape[2]):
+            for col in range(out.shape[3]):
+                top = 2 * y * wp + 2 * col
+                best, k = row[top], 0
+                for offset in range(1, 4):
+                    v = row[top + (offset // 2) * wp + offset % 2]
+                    if v > best or v != v:
+                        best, k = v, offset
+                out[n, o, y, col] = best
+                arg[n, o, y, col] = k
+        return
+    for y in range(out.shape[2]):
+        for col in range(out.shape[3]):  # NOTE: a loop; a slice assignment costs ~50 ns in Numba
             out[n, o, y, col] = row[y * wp + col]
 
 
 @_jit
-def _load_wide(g, n, wp, groups, wide, db):
+def _load_wide(g, arg, n, wp, out_hw, groups, wide, db):
     """wide[grp, o] = g[n, grp og + o] (OH, OW) on rows of width Wp (zero past OW, and zero for
-    the padding channels o >= og); db[channel] += its sum (db may be empty)."""
-    oh, ow = g.shape[2], g.shape[3]
+    the padding channels o >= og); db[channel] += its sum (db may be empty). Where ``arg`` is not
+    empty, g is the gradient of the max pooling by 2 of the output, and goes to each window's
+    maximum (offset arg = 2 i + j); the rest of the row is zero. The sum runs over the wide row
+    in the same order either way, so fused and unfused give the same bits."""
+    oh, ow = out_hw
     og = g.shape[1] // groups
     for grp in range(groups):
         for o in range(og):
-            row = wide[grp, o]
-            total = _F(0.0)
-            for y in range(oh):
-                for col in range(ow):
-                    v = g[n, grp * og + o, y, col]
-                    row[y * wp + col] = v
-                    total += v
+            c, row = grp * og + o, wide[grp, o]
+            if arg.size:
+                row[:] = 0
+                for y in range(g.shape[2]):
+                    for col in range(g.shape[3]):
+                        k = arg[n, c, y, col]
+                        row[(2 * y + k // 2) * wp + 2 * col + k % 2] = g[n, c, y, col]
+            else:
+                for y in range(oh):
+                    for col in range(ow):
+                        row[y * wp + col] = g[n, c, y, col]
             if db.size:
-                db[grp * og + o] += total
+                total = _F(0.0)
+                for y in range(oh):
+                    for col in range(ow):
+                        total += row[y * wp + col]
+                db[c] += total
 
 
 @_jit
-def conv_direct_forward(xflat, wq, offsets, bias, wp, out):
+def conv_direct_forward(xflat, wq, offsets, bias, wp, oh, out, arg):
     """out (N, O, OH, OW) = a stride-1 convolution, from:
 
     xflat (N, C, plane): padded input planes, flat (rows of width Wp, then a zero tail);
     wq (G, OGp, T): each group's output channels' weights over its taps (c, i, j), zero-padded
     to an even OGp and T a multiple of 4; offsets (T,): where each tap starts reading its group's
-    planes (c plane + i dh Wp + j dw); bias (G, OGp)."""
-    n_batch, n_out, oh = out.shape[0], out.shape[1], out.shape[2]
+    planes (c plane + i dh Wp + j dw); bias (G, OGp). With a non-empty ``arg``, out is the max
+    pooling by 2 of the convolution (see ``_store_row``)."""
+    n_batch, n_out = out.shape[0], out.shape[1]
     groups, og_pad, taps = wq.shape
     og, plane = n_out // groups, xflat.shape[2]
     cg = xflat.shape[1] // groups
@@ -269,27 +294,28 @@ def conv_direct_forward(xflat, wq, offsets, bias, wp, out):
                         v0, v1, v2, v3 = x0[p], x1[p], x2[p], x3[p]
                         ra[p] += a0 * v0 + a1 * v1 + a2 * v2 + a3 * v3
                         rb[p] += b0 * v0 + b1 * v1 + b2 * v2 + b3 * v3
-                _store_row(ra, wp, out, n, grp * og + o)
+                _store_row(ra, wp, out, arg, n, grp * og + o)
                 if o + 1 < og:
-                    _store_row(rb, wp, out, n, grp * og + o + 1)
+                    _store_row(rb, wp, out, arg, n, grp * og + o + 1)
 
 
 @_jit
-def conv_direct_weight_grad(xflat, g, offsets, wp, dwq, db):
-    """The weight and bias gradients of ``conv_direct_forward``, from g (N, O, OH, OW) = dL/dout:
+def conv_direct_weight_grad(xflat, g, arg, out_hw, offsets, wp, dwq, db):
+    """The weight and bias gradients of ``conv_direct_forward``, from g (N, O, OH, OW) = dL/dout
+    (or that of its pooling, with ``arg``: see ``_load_wide``):
 
         dwq[grp, o, t] += sum_{n, p} g_wide[n, grp og + o, p] x[n, group grp, offsets[t] + p]
         db[channel] += sum of g[n, channel]          (db may be empty: no bias)
 
     where dwq (G, OGp, T) is laid out as ``wq``. Dot products, two channels times four taps a pass."""
-    n_batch, oh = g.shape[0], g.shape[2]
+    n_batch = g.shape[0]
     groups, og_pad, taps = dwq.shape
     plane = xflat.shape[2]
     cg = xflat.shape[1] // groups
-    length = oh * wp
+    length = out_hw[0] * wp
     wide = np.zeros((groups, og_pad, length), np.float32)
     for n in range(n_batch):
-        _load_wide(g, n, wp, groups, wide, db)
+        _load_wide(g, arg, n, wp, out_hw, groups, wide, db)
         planes = xflat[n].reshape(-1)
         for grp in range(groups):
             x = planes[grp * cg * plane :]
@@ -323,7 +349,7 @@ def conv_direct_weight_grad(xflat, g, offsets, wp, dwq, db):
 
 
 @_jit
-def conv_direct_input_grad(g, wt, kernel_offsets, wp, plane, top, left, dx):
+def conv_direct_input_grad(g, arg, out_hw, wt, kernel_offsets, wp, plane, top, left, dx):
     """The input gradient of a stride-1 convolution, from g (N, O, OH, OW) = dL/dout:
 
         dxpad[n, c, y + i dh, x + j dw] += g[n, o, y, x] w[o, c, i, j]
@@ -331,18 +357,18 @@ def conv_direct_input_grad(g, wt, kernel_offsets, wp, plane, top, left, dx):
     summed on flat padded planes (``plane`` numbers, rows of width Wp); dx (N, C, H, W) is each
     plane's interior from row ``top`` and column ``left``. wt (G, CGp, KH*KW, OGq) holds the
     weights by group, input channel (zero-padded to even), kernel offset and output channel
-    (zero-padded to a multiple of 4); kernel_offsets (KH*KW,) = i dh Wp + j dw. Two input
-    channels times four output channels a pass."""
-    n_batch, oh = g.shape[0], g.shape[2]
+    (zero-padded to a multiple of 4); kernel_offsets (KH*KW,) = i dh Wp + j dw; g and ``arg`` as
+    in ``_load_wide``. Two input channels times four output channels a pass."""
+    n_batch = g.shape[0]
     groups, cg_pad, n_offsets, og_pad = wt.shape
     n_in = dx.shape[1]
     cg = n_in // groups
-    length = oh * wp
+    length = out_hw[0] * wp
     wide = np.zeros((groups, og_pad, length), np.float32)
     ta, tb = np.empty(plane, np.float32), np.empty(plane, np.float32)
     no_bias = np.empty(0, np.float32)
     for n in range(n_batch):
-        _load_wide(g, n, wp, groups, wide, no_bias)
+        _load_wide(g, arg, n, wp, out_hw, groups, wide, no_bias)
         for grp in range(groups):
             for c in range(0, cg_pad, 2):
                 for p in range(plane):

@@ -209,3 +209,23 @@ def test_direct_convolution_is_chosen_for_thin_stride_1_float32_convolutions():
     assert not use_direct(x, np.zeros((DIRECT_MAX_OUT + 1, 3, 3, 3), np.float32), (1, 1))
     assert not use_direct(x, np.zeros((4, 3, 1, 1), np.float32), (1, 1))  # 1x1: a plain GEMM
     assert not use_direct(np.zeros((2, 64, 8, 8), np.float32), np.zeros((4, 64, 3, 3), np.float32), (1, 1))
+
+
+def test_conv_then_maxpool_kernel_matches_the_numpy_layers(monkeypatch):
+    """The fused Conv2d + MaxPool2d(2) op (pooling inside the direct kernel) against im2col,
+    GEMM and NumPy's max pooling."""
+    from nerve import nn
+
+    rng = np.random.default_rng(7)
+    x_np = rng.standard_normal((3, 2, 11, 10)).astype(np.float32)
+
+    def run():
+        nerve.manual_seed(0)
+        model = nn.Sequential(nn.Conv2d(2, 5, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        x = nerve.tensor(x_np, requires_grad=True)
+        y = model(x)
+        y.backward(nerve.tensor(np.linspace(-1, 1, y.numel(), dtype=np.float32).reshape(y.shape)))
+        return [y.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+
+    for a, b in zip(_run(run, True, monkeypatch), _run(run, False, monkeypatch), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

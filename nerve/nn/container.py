@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from nerve.nn.activation import ReLU, Sigmoid, Tanh
+from nerve.nn.conv import Conv2d
 from nerve.nn.linear import Linear
 from nerve.nn.module import Module
 from nerve.nn.pooling import MaxPool2d
@@ -14,6 +15,28 @@ _FUSED_ACTIVATIONS = {Tanh: "tanh", ReLU: "relu", Sigmoid: "sigmoid"}
 
 def _hooked(module) -> bool:
     return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
+def _plain(module, *kinds) -> bool:
+    """``module`` is one of these exact classes (not a subclass) and has no hooks."""
+    return type(module) in kinds and not _hooked(module)
+
+
+def _pools_by_two(layers, i) -> bool:
+    """layers[i] is a plain MaxPool2d(2): kernel 2, stride 2, no padding, dilation or extras."""
+    if i >= len(layers) or not _plain(layers[i], MaxPool2d):
+        return False
+    pool = layers[i]
+    pairs = [_pair(v) for v in (pool.kernel_size, pool.stride or pool.kernel_size, pool.dilation)]
+    return (
+        pairs == [(2, 2), (2, 2), (1, 1)]
+        and _pair(pool.padding) == (0, 0)
+        and not (pool.ceil_mode or pool.return_indices)
+    )
+
+
+def _pair(value):
+    return (value, value) if isinstance(value, int) else tuple(value)
 
 
 class Identity(Module):
@@ -41,6 +64,11 @@ class Sequential(Module):
     (the window's first maximum, or none when it is <= 0). The ReLU then touches a quarter of the
     numbers. The output's ``grad_fn`` is the ReLU's node where PyTorch shows the pooling's.
 
+    NOTE: a ``Conv2d`` followed by ``MaxPool2d(2)`` (kernel 2, stride 2; a ReLU between them
+    moves after the pooling, as above) runs as ``Conv2d.forward_pooled``: one op where the direct
+    convolution kernel takes the layer, which pools each output row while it is in cache. The
+    numbers are those of the layers in turn.
+
     A layer with a forward hook, or a subclass of these layers, is never fused or moved.
     """
 
@@ -54,29 +82,22 @@ class Sequential(Module):
                 self.add_module(str(i), layer)
 
     def forward(self, x):
-        held = None  # a Linear layer not run yet: the next layer may be its activation
-        relu = None  # a ReLU not run yet: if a MaxPool2d follows, the ReLU runs after it
-        for layer in self._modules.values():
-            if held is not None:
-                activation = _FUSED_ACTIVATIONS.get(type(layer))
-                if activation is not None and not _hooked(layer):
-                    x, held = held.forward_activated(x, activation), None
-                    continue
-                x, held = held(x), None
-            elif relu is not None:
-                if type(layer) is MaxPool2d and not layer.return_indices and not _hooked(layer):
-                    x, relu = relu(layer(x)), None
-                    continue
-                x, relu = relu(x), None
-            if type(layer) is Linear and not _hooked(layer):
-                held = layer
-            elif type(layer) is ReLU and not _hooked(layer):
-                relu = layer
+        layers = tuple(self._modules.values())
+        n, i = len(layers), 0
+        while i < n:
+            layer, kind = layers[i], type(layers[i])
+            after = layers[i + 1] if i + 1 < n else None
+            if kind is Linear and not _hooked(layer) and _plain(after, *_FUSED_ACTIVATIONS):
+                x, i = layer.forward_activated(x, _FUSED_ACTIVATIONS[type(after)]), i + 2
+            elif kind is Conv2d and not _hooked(layer) and _pools_by_two(layers, i + 1):
+                x, i = layer.forward_pooled(x, after), i + 2
+            elif kind is Conv2d and not _hooked(layer) and _plain(after, ReLU) and _pools_by_two(layers, i + 2):
+                x, i = after(layer.forward_pooled(x, layers[i + 2])), i + 3
+            elif kind is ReLU and not _hooked(layer) and _plain(after, MaxPool2d) and not after.return_indices:
+                x, i = layer(after(x)), i + 2
             else:
-                x = layer(x)
-        if held is not None:
-            return held(x)
-        return x if relu is None else relu(x)
+                x, i = layer(x), i + 1
+        return x
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -161,6 +161,20 @@ class _Conv(_ConvNd):
             name, nd, x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups
         )
 
+    def forward_pooled(self, x, pool):
+        """pool(self(x)) for a MaxPool2d(2) ``pool`` (kernel 2, stride 2): one op where the
+        compiled direct kernel takes this convolution (``nerve/nn/functional/conv.py``), the two
+        layers in turn otherwise. ``nn.Sequential`` calls it for a Conv2d followed by such a pool."""
+        self._check_input(x)
+        if self.padding_mode == "zeros" and self._nd == 2:
+            fused = F._conv(
+                type(self).__name__, 2, x, self.weight, self.bias, self.stride, self.padding,
+                self.dilation, self.groups, pool2=True,
+            )
+            if fused is not None:
+                return fused
+        return pool(self.forward(x))
+
     def _pad_explicitly(self, x):
         """reflect/replicate/circular padding as a separate op, before an unpadded convolution."""
         if self.padding == "valid":

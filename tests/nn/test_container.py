@@ -199,3 +199,85 @@ def test_relu_and_maxpool_stay_in_order_when_hooked_or_returning_indices():
     for layers in ([nn.ReLU()], [nn.ReLU(), nn.ReLU(), nn.MaxPool2d(2)], [nn.ReLU(), nn.AvgPool2d(2)]):
         model = nn.Sequential(*layers)
         np.testing.assert_array_equal(model(x).numpy(), _by_hand(model, x).numpy())
+
+
+# ------------------------------------------------- Conv2d then MaxPool2d(2): one op, same numbers
+CONV_POOL_CASES = [
+    # (N, C, H, W), out channels, kernel, padding, dilation, groups, bias, relu between
+    ((3, 1, 12, 12), 6, 5, 2, 1, 1, True, True),  # LeNet's first block
+    ((2, 6, 9, 11), 16, 3, 0, 1, 1, True, False),  # odd output 7x9: the last row and column drop
+    ((2, 4, 10, 10), 6, 3, "same", 2, 2, False, True),  # groups, dilation, no bias
+    ((1, 3, 6, 6), 3, 3, 1, 1, 3, True, True),  # depthwise, batch 1
+]
+
+
+def _conv_pool_model(out_ch, c, kernel, padding, dilation, groups, bias, relu, dtype="float32"):
+    torch.manual_seed(0)
+    layers = [torch.nn.Conv2d(c, out_ch, kernel, 1, padding, dilation, groups, bias)]
+    layers += [torch.nn.ReLU()] if relu else []
+    twin = torch.nn.Sequential(*layers, torch.nn.MaxPool2d(2)).to(getattr(torch, dtype))
+    ours = [nn.Conv2d(c, out_ch, kernel, 1, padding, dilation, groups, bias)]
+    ours += [nn.ReLU()] if relu else []
+    model = nn.Sequential(*ours, nn.MaxPool2d(2)).to(getattr(nerve, dtype))
+    model.load_state_dict({k: nerve.tensor(v.detach().numpy()) for k, v in twin.state_dict().items()})
+    return model, twin
+
+
+def _run_both(model, x_np, g_np, fused):
+    x = nerve.tensor(x_np, requires_grad=True)
+    y = model(x) if fused else _by_hand(model, x)
+    model.zero_grad()
+    y.backward(nerve.tensor(g_np))
+    return y, [y.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("case", CONV_POOL_CASES)
+def test_conv_then_maxpool_is_one_op_with_the_numbers_of_the_layers_in_turn(case):
+    shape, out_ch, kernel, padding, dilation, groups, bias, relu = case
+    model, twin = _conv_pool_model(out_ch, shape[1], kernel, padding, dilation, groups, bias, relu)
+    x_np = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    x_np[0, 0, 1, 1:4] = np.nan  # NaN wins its window, as in max_pool2d
+    x_np[-1, -1, 4:, 4:] = 0.5  # flat windows: ties
+    y_ref = _by_hand(model, nerve.tensor(x_np))
+    g_np = np.random.default_rng(1).standard_normal(y_ref.shape).astype(np.float32)
+    y, fused = _run_both(model, x_np, g_np, fused=True)
+    assert "Conv2dMaxPool2" in type(y.grad_fn).__name__ or type(y.grad_fn).__name__ == "Relu"
+    _, plain = _run_both(model, x_np, g_np, fused=False)
+    for a, b in zip(fused, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    finite = np.nan_to_num(x_np)  # against PyTorch without NaN (its sums may round differently)
+    tx = torch.tensor(finite, requires_grad=True)
+    ty = twin(tx)
+    ty.backward(torch.tensor(g_np))
+    y, ours = _run_both(model, finite, g_np, fused=True)
+    theirs = [ty.detach().numpy(), tx.grad.numpy()] + [p.grad.numpy() for p in twin.parameters()]
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(b).max(initial=0)))
+
+
+def test_conv_then_maxpool_fuses_only_what_it_can():
+    x = nerve.randn(2, 3, 8, 8)
+    names = lambda model: type(model(x).grad_fn).__name__  # noqa: E731
+    # float64, a stride, another pooling, a hook, a padding mode: the layers run in turn
+    assert names(nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2))) == "Conv2dMaxPool2Fn"
+    assert names(nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2, stride=1))) != "Conv2dMaxPool2Fn"
+    assert names(nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(3))) != "Conv2dMaxPool2Fn"
+    assert names(nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.MaxPool2d(2))) != "Conv2dMaxPool2Fn"
+    assert names(nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, padding_mode="reflect"), nn.MaxPool2d(2))) != "Conv2dMaxPool2Fn"
+    assert names(nn.Sequential(nn.Conv2d(3, 64, 3), nn.MaxPool2d(2))) != "Conv2dMaxPool2Fn"  # wide: GEMM
+    conv = nn.Conv2d(3, 4, 3)
+    conv.register_forward_hook(lambda module, args, out: None)
+    assert names(nn.Sequential(conv, nn.MaxPool2d(2))) != "Conv2dMaxPool2Fn"
+    model64 = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2)).to(nerve.float64)
+    x64 = x.to(nerve.float64)
+    np.testing.assert_array_equal(model64(x64).detach().numpy(), _by_hand(model64, x64).detach().numpy())
+    # unbatched input and a convolution too small to pool give what the layers give
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2))
+    np.testing.assert_array_equal(model(x[0]).detach().numpy(), _by_hand(model, x[0]).detach().numpy())
+    tiny = nn.Sequential(nn.Conv2d(3, 4, 8), nn.MaxPool2d(2))  # a 1x1 output
+    with pytest.raises(ValueError) as fused_error:
+        tiny(x)
+    with pytest.raises(ValueError) as plain_error:
+        _by_hand(tiny, x)
+    assert str(fused_error.value) == str(plain_error.value)

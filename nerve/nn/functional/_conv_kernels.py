@@ -231,44 +231,56 @@ def _blocked(a, groups, block_out, block_in):
     return out
 
 
-def direct_forward(x, w, bias, pads, dilation, groups):
-    """out (N, O, OH, OW) of a stride-1 convolution, and the flat padded planes that the weight
-    gradient reads."""
+_NOT_POOLED = np.zeros((0, 0, 0, 0), np.uint8)
+
+
+def direct_forward(x, w, bias, pads, dilation, groups, pool=False):
+    """out (N, O, OH, OW) of a stride-1 convolution, the flat padded planes that the weight
+    gradient reads, and None; or, with ``pool``, out max-pooled by 2 (N, O, OH // 2, OW // 2),
+    the planes, and the offset 2 i + j of each window's maximum (uint8)."""
     xflat = flat_planes(x, pads, w.shape[3], dilation[1])
     hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
-    out_hw = (hp - dilation[0] * (w.shape[2] - 1), wp - dilation[1] * (w.shape[3] - 1))
+    oh, ow = hp - dilation[0] * (w.shape[2] - 1), wp - dilation[1] * (w.shape[3] - 1)
+    out_hw = (oh // 2, ow // 2) if pool else (oh, ow)
     out = np.empty((x.shape[0], w.shape[0]) + out_hw, np.float32)
+    arg = np.empty(out.shape, np.uint8) if pool else _NOT_POOLED
     wq = _blocked(w.reshape(w.shape[0], -1), groups, 2, 4)
     b = np.zeros(w.shape[0], np.float32) if bias is None else bias
     bq = _blocked(b.reshape(-1, 1), groups, 2, 1)[:, :, 0]
     offsets = _tap_offsets(tuple(w.shape), tuple(dilation), wp, xflat.shape[2])
-    _kernels.conv_direct_forward(xflat, wq, offsets, bq, wp, out)
-    return out, xflat
+    _kernels.conv_direct_forward(xflat, wq, offsets, bq, wp, oh, out, arg)
+    return out, xflat, (arg if pool else None)
 
 
-def direct_weight_grad(xflat, g, in_shape, w_shape, pads, dilation, groups, need_b):
-    """(dw, db or None) of ``direct_forward``, from g = dL/dout (N, O, OH, OW)."""
+def direct_weight_grad(xflat, g, in_shape, w_shape, pads, dilation, groups, need_b, arg=None):
+    """(dw, db or None) of ``direct_forward``, from g = dL/dout (N, O, OH, OW), or from the
+    gradient of the pooled output and its ``arg``."""
     wp = in_shape[3] + pads[2] + pads[3]
+    out_hw = full_out_hw(in_shape, w_shape, (1, 1), pads, dilation)
     o, taps = w_shape[0], math.prod(w_shape[1:])
     dwq = _blocked(np.zeros((o, taps), np.float32), groups, 2, 4)
     db = np.zeros(o if need_b else 0, np.float32)
     offsets = _tap_offsets(tuple(w_shape), tuple(dilation), wp, xflat.shape[2])
-    _kernels.conv_direct_weight_grad(xflat, g, offsets, wp, dwq, db)
+    arg = _NOT_POOLED if arg is None else arg
+    _kernels.conv_direct_weight_grad(xflat, g, arg, out_hw, offsets, wp, dwq, db)
     dw = dwq[:, : o // groups, :taps].reshape(w_shape)
     return dw, (db if need_b else None)
 
 
-def direct_input_grad(g, w, in_shape, pads, dilation, groups):
-    """dL/dx (N, C, H, W) of a stride-1 convolution, from g = dL/dout (N, O, OH, OW)."""
+def direct_input_grad(g, w, in_shape, pads, dilation, groups, arg=None):
+    """dL/dx (N, C, H, W) of a stride-1 convolution, from g = dL/dout (N, O, OH, OW), or from
+    the gradient of its pooling by 2 and the ``arg`` of ``direct_forward``."""
     n, c, h, wd = in_shape
     o, cg, kh, kw = w.shape
     og = o // groups
     hp, wp = h + pads[0] + pads[1], wd + pads[2] + pads[3]
+    out_hw = full_out_hw(in_shape, w.shape, (1, 1), pads, dilation)
     # (G, CGp, KH*KW, OGq): by group, input channel, kernel offset, output channel
     wt = np.zeros((groups, _round_up(cg, 2), kh * kw, _round_up(og, 4)), np.float32)
     wt[:, :cg, :, :og] = w.reshape(groups, og, cg, kh * kw).transpose(0, 2, 3, 1)
     dx = np.empty(in_shape, np.float32)
     plane = hp * wp + (kw - 1) * dilation[1]
     offsets = _kernel_offsets((kh, kw), tuple(dilation), wp)
-    _kernels.conv_direct_input_grad(g, wt, offsets, wp, plane, pads[0], pads[2], dx)
+    arg = _NOT_POOLED if arg is None else arg
+    _kernels.conv_direct_input_grad(g, arg, out_hw, wt, offsets, wp, plane, pads[0], pads[2], dx)
     return dx

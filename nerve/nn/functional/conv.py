@@ -34,7 +34,7 @@ class Conv2dFn(Function):
         xd, w = x._data, weight._data
         b = None if bias is None else bias._data
         if K.use_direct(xd, w, stride, b):
-            out, planes = K.direct_forward(xd, w, b, pads, dilation, groups)
+            out, planes, _ = K.direct_forward(xd, w, b, pads, dilation, groups)
             if ctx.needs_input_grad:
                 ctx.save_for_backward(weight, Tensor._wrap(planes))
                 ctx.meta = (xd.shape, pads, dilation, groups, "direct")
@@ -75,6 +75,41 @@ class Conv2dFn(Function):
         if need_b:
             db = Tensor._wrap(K.bias_grad(gm, kmajor))
         return dx, dw, db, None, None, None, None
+
+
+class Conv2dMaxPool2Fn(Function):
+    """max_pool2d(conv2d(x), 2) as one op, for convolutions that the direct kernel takes: each
+    output row is pooled while it is still in cache, so the full-size output is never stored, and
+    the backward sends each pooled gradient to its window's maximum inside the same kernels. The
+    numbers are those of the two ops in turn."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, pads, dilation, groups):
+        xd, w = x._data, weight._data
+        b = None if bias is None else bias._data
+        out, planes, arg = K.direct_forward(xd, w, b, pads, dilation, groups, pool=True)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(weight, Tensor._wrap(planes), Tensor._wrap(arg))
+            ctx.meta = (xd.shape, pads, dilation, groups)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        weight, planes, arg = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        x_shape, pads, dilation, groups = ctx.meta
+        g, w, arg = grad._data, weight._data, arg._data
+        dx = dw = db = None
+        if need_x:
+            dx = K.direct_input_grad(g, w, x_shape, pads, dilation, groups, arg)
+            dx = Tensor._wrap(dx)
+        if need_w or need_b:
+            dw, db = K.direct_weight_grad(
+                planes._data, g, x_shape, w.shape, pads, dilation, groups, need_b, arg
+            )
+            dw, db = (Tensor._wrap(dw) if need_w else None), (Tensor._wrap(db) if need_b else None)
+        return dx, dw, db, None, None, None
 
 
 class ConvTranspose2dFn(Function):
@@ -198,7 +233,9 @@ def _lower(out, nd, batched):
 
 
 # ---------------------------------------------------------------------------- public functions
-def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
+def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups, pool2=False):
+    """The checked convolution; with ``pool2`` (2-D), max_pool2d(conv2d(x), 2) as one fused op
+    where the direct kernel takes the convolution, and None where it does not."""
     _check_groups(op, groups, weight.shape[0] if isinstance(weight, Tensor) else 0, "out_channels")
     in_channels = weight.shape[1] * groups if isinstance(weight, Tensor) else 0
     names = ", ".join(f"k{n}" for n in _shape_names(nd))
@@ -229,7 +266,16 @@ def _conv(op, nd, x, weight, bias, stride, padding, dilation, groups):
     x4, w4 = _lift(x, nd, batched), (weight.unsqueeze(2) if nd == 1 else weight)
     if nd == 1:
         stride, dilation = (1,) + stride, (1,) + dilation
+    if pool2:
+        fits = batched and K.use_direct(x4._data, w4._data, stride, _data(bias))
+        if fits and min(K.full_out_hw(x4.shape, w4.shape, stride, pads, dilation)) >= 2:
+            return Conv2dMaxPool2Fn.apply(x4, w4, bias, pads, dilation, groups)
+        return None
     return _lower(Conv2dFn.apply(x4, w4, bias, stride, pads, dilation, groups), nd, batched)
+
+
+def _data(t):
+    return None if t is None else t._data
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
