@@ -52,17 +52,7 @@ class Conv2dFn(Function):
         weight, saved = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         if ctx.meta[-1] == "direct":
-            x_shape, pads, dilation, groups, _ = ctx.meta
-            g, w = grad._data, weight._data
-            dx = dw = db = None
-            if need_x:
-                dx = Tensor._wrap(K.direct_input_grad(g, w, x_shape, pads, dilation, groups))
-            if need_w or need_b:
-                dw, db = K.direct_weight_grad(
-                    saved._data, g, x_shape, w.shape, pads, dilation, groups, need_b
-                )
-                dw, db = (Tensor._wrap(dw) if need_w else None), (Tensor._wrap(db) if need_b else None)
-            return dx, dw, db, None, None, None, None
+            return _direct_grads(ctx, weight, saved, grad, None) + (None,) * 4
         x_shape, out_hw, stride, pads, dilation, groups, kmajor = ctx.meta
         gm = K.grad_matrix(grad._data, groups, kmajor)
         w = weight._data
@@ -97,19 +87,24 @@ class Conv2dMaxPool2Fn(Function):
     @once_differentiable
     def backward(ctx, grad):
         weight, planes, arg = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        x_shape, pads, dilation, groups = ctx.meta
-        g, w, arg = grad._data, weight._data, arg._data
-        dx = dw = db = None
-        if need_x:
-            dx = K.direct_input_grad(g, w, x_shape, pads, dilation, groups, arg)
-            dx = Tensor._wrap(dx)
-        if need_w or need_b:
-            dw, db = K.direct_weight_grad(
-                planes._data, g, x_shape, w.shape, pads, dilation, groups, need_b, arg
-            )
-            dw, db = (Tensor._wrap(dw) if need_w else None), (Tensor._wrap(db) if need_b else None)
-        return dx, dw, db, None, None, None
+        return _direct_grads(ctx, weight, planes, grad, arg._data) + (None,) * 3
+
+
+def _direct_grads(ctx, weight, planes, grad, arg):
+    """(dx, dw, db), each None where not needed, of a convolution run by the direct kernel
+    (pooled by 2 where ``arg`` is given); ctx.meta starts with (x shape, pads, dilation, groups)."""
+    need_x, need_w, need_b = ctx.needs_input_grad[:3]
+    x_shape, pads, dilation, groups = ctx.meta[:4]
+    g, w = grad._data, weight._data
+    dx = dw = db = None
+    if need_x:
+        dx = Tensor._wrap(K.direct_input_grad(g, w, x_shape, pads, dilation, groups, arg))
+    if need_w or need_b:
+        dw, db = K.direct_weight_grad(
+            planes._data, g, x_shape, w.shape, pads, dilation, groups, need_b, arg
+        )
+        dw, db = (Tensor._wrap(dw) if need_w else None), (Tensor._wrap(db) if need_b else None)
+    return dx, dw, db
 
 
 class ConvTranspose2dFn(Function):
