@@ -35,6 +35,22 @@ def _pools_by_two(layers, i) -> bool:
     )
 
 
+def _pooled_block(layers, i, x):
+    """(output, next index) where layers[i:] start with Conv2d [ReLU] MaxPool2d(2) or with ReLU
+    MaxPool2d, run as Sequential's NOTE says; None otherwise."""
+    layer = layers[i]
+    after = layers[i + 1] if i + 1 < len(layers) else None
+    if type(layer) is ReLU:
+        if _plain(after, MaxPool2d) and not after.return_indices:
+            return layer(after(x)), i + 2
+        return None
+    if _pools_by_two(layers, i + 1):
+        return layer.forward_pooled(x, after), i + 2
+    if _plain(after, ReLU) and _pools_by_two(layers, i + 2):
+        return after(layer.forward_pooled(x, layers[i + 2])), i + 3
+    return None
+
+
 def _pair(value):
     return (value, value) if isinstance(value, int) else tuple(value)
 
@@ -85,18 +101,20 @@ class Sequential(Module):
         layers = tuple(self._modules.values())
         n, i = len(layers), 0
         while i < n:
-            layer, kind = layers[i], type(layers[i])
-            after = layers[i + 1] if i + 1 < n else None
-            if kind is Linear and not _hooked(layer) and _plain(after, *_FUSED_ACTIVATIONS):
-                x, i = layer.forward_activated(x, _FUSED_ACTIVATIONS[type(after)]), i + 2
-            elif kind is Conv2d and not _hooked(layer) and _pools_by_two(layers, i + 1):
-                x, i = layer.forward_pooled(x, after), i + 2
-            elif kind is Conv2d and not _hooked(layer) and _plain(after, ReLU) and _pools_by_two(layers, i + 2):
-                x, i = after(layer.forward_pooled(x, layers[i + 2])), i + 3
-            elif kind is ReLU and not _hooked(layer) and _plain(after, MaxPool2d) and not after.return_indices:
-                x, i = layer(after(x)), i + 2
-            else:
-                x, i = layer(x), i + 1
+            layer = layers[i]
+            kind = type(layer)
+            if kind is Linear and i + 1 < n:
+                after = layers[i + 1]
+                activation = _FUSED_ACTIVATIONS.get(type(after))
+                if activation is not None and not (_hooked(layer) or _hooked(after)):
+                    x, i = layer.forward_activated(x, activation), i + 2
+                    continue
+            elif (kind is Conv2d or kind is ReLU) and not _hooked(layer):
+                ran = _pooled_block(layers, i, x)
+                if ran is not None:
+                    x, i = ran
+                    continue
+            x, i = layer(x), i + 1
         return x
 
     def __len__(self) -> int:
