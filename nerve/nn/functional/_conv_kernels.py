@@ -239,8 +239,8 @@ def direct_forward(x, w, bias, pads, dilation, groups, pool=False):
     gradient reads, and None; or, with ``pool``, out max-pooled by 2 (N, O, OH // 2, OW // 2),
     the planes, and the offset 2 i + j of each window's maximum (uint8)."""
     xflat = flat_planes(x, pads, w.shape[3], dilation[1])
-    hp, wp = x.shape[2] + pads[0] + pads[1], x.shape[3] + pads[2] + pads[3]
-    oh, ow = hp - dilation[0] * (w.shape[2] - 1), wp - dilation[1] * (w.shape[3] - 1)
+    wp = x.shape[3] + pads[2] + pads[3]
+    oh, ow = full_out_hw(x.shape, w.shape, (1, 1), pads, dilation)
     out_hw = (oh // 2, ow // 2) if pool else (oh, ow)
     out = np.empty((x.shape[0], w.shape[0]) + out_hw, np.float32)
     arg = np.empty(out.shape, np.uint8) if pool else _NOT_POOLED
