@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
-# pytest runs 2 workers on 2 cores: one BLAS thread each, or OpenBLAS's spinning threads fight.
-TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+# pytest runs 2 workers on 2 cores: one BLAS (and Numba) thread each, or their threads fight.
+TEST_ENV := OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
 .PHONY: demo test test-fast bench lint format clean
 

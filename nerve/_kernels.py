@@ -17,7 +17,9 @@ environment) takes the NumPy code beside each call, which is also what the tests
 
 from __future__ import annotations
 
+import ctypes
 import os
+import types
 
 import numpy as np
 
@@ -48,6 +50,49 @@ def _jit(fn):
     if numba is None:
         return fn
     return numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)(fn)
+
+
+def _jit_serial_and_parallel(fn):
+    """``fn`` compiled twice: as it reads, and with its ``prange`` loops run on Numba's threads.
+    Both do the same arithmetic in the same order, so they give the same bits."""
+    if numba is None:
+        return fn, fn
+    # NOTE: a copy under its own name, or Numba's cache (keyed by name and line) mixes the two up
+    twin = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_parallel")
+    twin.__qualname__ = twin.__name__
+    parallel = numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH, parallel=True)
+    return _jit(fn), parallel(twin)
+
+
+prange = range if numba is None else numba.prange
+
+
+try:
+    _gettid = ctypes.CDLL(None).gettid  # glibc 2.30 on
+    _gettid.restype, _gettid.argtypes = ctypes.c_int, []
+except (OSError, AttributeError):  # pragma: no cover - not glibc
+    _gettid = None
+
+
+def _thread_ids(out):
+    for i in prange(out.size):
+        out[i] = _gettid()
+
+
+# Not cached: Numba cannot cache a call through a ctypes pointer (it compiles once a process).
+_thread_ids_parallel = (
+    None if numba is None else numba.njit(parallel=True, error_model="numpy")(_thread_ids)
+)
+
+
+def pool_thread_ids() -> set[int]:
+    """The system ids of the threads that run Numba's parallel loops (starting them if need be);
+    empty where they cannot be known (no Numba, or a C library without ``gettid``)."""
+    if numba is None or _gettid is None:
+        return set()
+    out = np.zeros(64 * numba.get_num_threads(), np.int64)
+    _thread_ids_parallel(out)
+    return {int(t) for t in np.unique(out)}
 
 
 _F = np.float32
@@ -258,22 +303,21 @@ def _load_wide(g, arg, n, wp, out_hw, groups, wide, db):
                 db[c] += total
 
 
-@_jit
-def conv_direct_forward(xflat, wq, offsets, bias, wp, oh, out, arg):
+def _conv_direct_forward(xflat, wq, offsets, bias, wp, oh, out, arg):
     """out (N, O, OH, OW) = a stride-1 convolution, from:
 
     xflat (N, C, plane): padded input planes, flat (rows of width Wp, then a zero tail);
     wq (G, OGp, T): each group's output channels' weights over its taps (c, i, j), zero-padded
     to an even OGp and T a multiple of 4; offsets (T,): where each tap starts reading its group's
     planes (c plane + i dh Wp + j dw); bias (G, OGp). With a non-empty ``arg``, out is the max
-    pooling by 2 of the convolution (see ``_store_row``)."""
+    pooling by 2 of the convolution (see ``_store_row``). The images may run in parallel."""
     n_batch, n_out = out.shape[0], out.shape[1]
     groups, og_pad, taps = wq.shape
     og, plane = n_out // groups, xflat.shape[2]
     cg = xflat.shape[1] // groups
     length = oh * wp
-    ra, rb = np.empty(length, np.float32), np.empty(length, np.float32)
-    for n in range(n_batch):
+    for n in prange(n_batch):
+        ra, rb = np.empty(length, np.float32), np.empty(length, np.float32)
         planes = xflat[n].reshape(-1)
         for grp in range(groups):
             x = planes[grp * cg * plane :]
@@ -299,57 +343,78 @@ def conv_direct_forward(xflat, wq, offsets, bias, wp, oh, out, arg):
                     _store_row(rb, wp, out, arg, n, grp * og + o + 1)
 
 
-@_jit
-def conv_direct_weight_grad(xflat, g, arg, out_hw, offsets, wp, dwq, db):
+conv_direct_forward, conv_direct_forward_parallel = _jit_serial_and_parallel(_conv_direct_forward)
+
+# The weight gradient sums over the batch: it runs in WEIGHT_GRAD_CHUNKS fixed slices of the
+# batch, each summed into its own buffer, and the buffers are added in order; the slices do not
+# depend on the number of threads, so serial and parallel runs give the same bits.
+WEIGHT_GRAD_CHUNKS = 8
+
+
+def _conv_direct_weight_grad(xflat, g, arg, out_hw, offsets, wp, dwq, db):
     """The weight and bias gradients of ``conv_direct_forward``, from g (N, O, OH, OW) = dL/dout
     (or that of its pooling, with ``arg``: see ``_load_wide``):
 
         dwq[grp, o, t] += sum_{n, p} g_wide[n, grp og + o, p] x[n, group grp, offsets[t] + p]
         db[channel] += sum of g[n, channel]          (db may be empty: no bias)
 
-    where dwq (G, OGp, T) is laid out as ``wq``. Dot products, two channels times four taps a pass."""
+    where dwq (G, OGp, T) is laid out as ``wq``. Dot products, two channels times four taps a
+    pass; the slices of the batch may run in parallel."""
     n_batch = g.shape[0]
     groups, og_pad, taps = dwq.shape
     plane = xflat.shape[2]
     cg = xflat.shape[1] // groups
     length = out_hw[0] * wp
-    wide = np.zeros((groups, og_pad, length), np.float32)
-    for n in range(n_batch):
-        _load_wide(g, arg, n, wp, out_hw, groups, wide, db)
-        planes = xflat[n].reshape(-1)
-        for grp in range(groups):
-            x = planes[grp * cg * plane :]
-            for o in range(0, og_pad, 2):
-                ga, gb = wide[grp, o], wide[grp, o + 1]
-                for t in range(0, taps, 4):
-                    x0 = x[offsets[t] : offsets[t] + length]
-                    x1 = x[offsets[t + 1] : offsets[t + 1] + length]
-                    x2 = x[offsets[t + 2] : offsets[t + 2] + length]
-                    x3 = x[offsets[t + 3] : offsets[t + 3] + length]
-                    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = _F(0.0)
-                    for p in range(length):
-                        u, v = ga[p], gb[p]
-                        v0, v1, v2, v3 = x0[p], x1[p], x2[p], x3[p]
-                        a0 += u * v0
-                        a1 += u * v1
-                        a2 += u * v2
-                        a3 += u * v3
-                        b0 += v * v0
-                        b1 += v * v1
-                        b2 += v * v2
-                        b3 += v * v3
-                    dwq[grp, o, t] += a0
-                    dwq[grp, o, t + 1] += a1
-                    dwq[grp, o, t + 2] += a2
-                    dwq[grp, o, t + 3] += a3
-                    dwq[grp, o + 1, t] += b0
-                    dwq[grp, o + 1, t + 1] += b1
-                    dwq[grp, o + 1, t + 2] += b2
-                    dwq[grp, o + 1, t + 3] += b3
+    chunks = min(n_batch, WEIGHT_GRAD_CHUNKS)
+    dws = np.zeros((chunks, groups, og_pad, taps), np.float32)
+    dbs = np.zeros((chunks, db.size), np.float32)
+    for chunk in prange(chunks):
+        wide = np.zeros((groups, og_pad, length), np.float32)
+        dw = dws[chunk]
+        for n in range(chunk * n_batch // chunks, (chunk + 1) * n_batch // chunks):
+            _load_wide(g, arg, n, wp, out_hw, groups, wide, dbs[chunk])
+            planes = xflat[n].reshape(-1)
+            for grp in range(groups):
+                x = planes[grp * cg * plane :]
+                for o in range(0, og_pad, 2):
+                    ga, gb = wide[grp, o], wide[grp, o + 1]
+                    for t in range(0, taps, 4):
+                        x0 = x[offsets[t] : offsets[t] + length]
+                        x1 = x[offsets[t + 1] : offsets[t + 1] + length]
+                        x2 = x[offsets[t + 2] : offsets[t + 2] + length]
+                        x3 = x[offsets[t + 3] : offsets[t + 3] + length]
+                        a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = _F(0.0)
+                        for p in range(length):
+                            u, v = ga[p], gb[p]
+                            v0, v1, v2, v3 = x0[p], x1[p], x2[p], x3[p]
+                            a0 += u * v0
+                            a1 += u * v1
+                            a2 += u * v2
+                            a3 += u * v3
+                            b0 += v * v0
+                            b1 += v * v1
+                            b2 += v * v2
+                            b3 += v * v3
+                        dw[grp, o, t] += a0
+                        dw[grp, o, t + 1] += a1
+                        dw[grp, o, t + 2] += a2
+                        dw[grp, o, t + 3] += a3
+                        dw[grp, o + 1, t] += b0
+                        dw[grp, o + 1, t + 1] += b1
+                        dw[grp, o + 1, t + 2] += b2
+                        dw[grp, o + 1, t + 3] += b3
+    for chunk in range(chunks):
+        dwq += dws[chunk]
+        if db.size:
+            db += dbs[chunk]
 
 
-@_jit
-def conv_direct_input_grad(g, arg, out_hw, wt, kernel_offsets, wp, plane, top, left, dx):
+conv_direct_weight_grad, conv_direct_weight_grad_parallel = _jit_serial_and_parallel(
+    _conv_direct_weight_grad
+)
+
+
+def _conv_direct_input_grad(g, arg, out_hw, wt, kernel_offsets, wp, plane, top, left, dx):
     """The input gradient of a stride-1 convolution, from g (N, O, OH, OW) = dL/dout:
 
         dxpad[n, c, y + i dh, x + j dw] += g[n, o, y, x] w[o, c, i, j]
@@ -358,16 +423,17 @@ def conv_direct_input_grad(g, arg, out_hw, wt, kernel_offsets, wp, plane, top, l
     plane's interior from row ``top`` and column ``left``. wt (G, CGp, KH*KW, OGq) holds the
     weights by group, input channel (zero-padded to even), kernel offset and output channel
     (zero-padded to a multiple of 4); kernel_offsets (KH*KW,) = i dh Wp + j dw; g and ``arg`` as
-    in ``_load_wide``. Two input channels times four output channels a pass."""
+    in ``_load_wide``. Two input channels times four output channels a pass; the images may run
+    in parallel."""
     n_batch = g.shape[0]
     groups, cg_pad, n_offsets, og_pad = wt.shape
     n_in = dx.shape[1]
     cg = n_in // groups
     length = out_hw[0] * wp
-    wide = np.zeros((groups, og_pad, length), np.float32)
-    ta, tb = np.empty(plane, np.float32), np.empty(plane, np.float32)
     no_bias = np.empty(0, np.float32)
-    for n in range(n_batch):
+    for n in prange(n_batch):
+        wide = np.zeros((groups, og_pad, length), np.float32)
+        ta, tb = np.empty(plane, np.float32), np.empty(plane, np.float32)
         _load_wide(g, arg, n, wp, out_hw, groups, wide, no_bias)
         for grp in range(groups):
             for c in range(0, cg_pad, 2):
@@ -390,6 +456,11 @@ def conv_direct_input_grad(g, arg, out_hw, wt, kernel_offsets, wp, plane, top, l
                 _crop_plane(ta, wp, top, left, dx, n, grp * cg + c)
                 if c + 1 < cg:
                     _crop_plane(tb, wp, top, left, dx, n, grp * cg + c + 1)
+
+
+conv_direct_input_grad, conv_direct_input_grad_parallel = _jit_serial_and_parallel(
+    _conv_direct_input_grad
+)
 
 
 @_jit

@@ -1,13 +1,37 @@
-"""``nerve.set_num_threads`` / ``get_num_threads``: how many threads the BLAS library uses.
+"""Threads: how many nerve uses, and how its two thread pools keep out of each other's way.
 
-NumPy hands every matrix product to a BLAS library (OpenBLAS in NumPy's wheels), which starts as
-many threads as there are cores. For small matrices a second thread costs more than it saves, and
-on a busy machine OpenBLAS's spinning threads can make a step several times slower: the examples
-call ``nerve.set_num_threads(1)``. ``threadpoolctl`` (a small, pure-Python library that
-scikit-learn also uses) finds the BLAS library NumPy loaded and sets its thread count.
+Two libraries run nerve's work on several cores. NumPy hands every matrix product to a BLAS library
+(OpenBLAS in NumPy's wheels); the compiled kernels (``nerve/_kernels.py``, with Numba) run some
+loops over the batch on Numba's threads. ``set_num_threads(n)`` sets both, process-wide, as
+``torch.set_num_threads`` does; ``threadpoolctl`` (a small library scikit-learn also uses) finds
+the BLAS library NumPy loaded.
+
+Two findings shape the rest of this module (measured on the 2-core machine the benchmarks run on):
+
+- After each product that OpenBLAS splits across threads, its worker threads keep spinning for
+  about 0.1 s, waiting for the next one. A parallel kernel that starts in that time shares a core
+  with a spinning thread and ran 3 to 5 times slower than on one thread. So a parallel kernel runs
+  only when ``spare_core()`` sees no other thread of the process running (it reads each thread's
+  state in /proc; elsewhere than Linux the kernels stay on one thread).
+- For products of fewer than ``SMALL_GEMM`` multiply-adds a second BLAS thread gains nothing
+  (64x400 by 400x120: 64.5 us on one thread, 67.2 us on two) but wakes the spinning workers.
+  ``gemm`` runs those on one BLAS thread, so that a model of small layers (LeNet-5's 400-120-84-10)
+  leaves the second core to the convolutions.
 """
 
 from __future__ import annotations
+
+import ctypes
+import os
+import threading
+
+import numpy as np
+
+# Fewer multiply-adds than this: one BLAS thread (measured above). From 64x256 by 256x256 (2^22)
+# up, a second thread is 20% faster or more.
+SMALL_GEMM = 1 << 22
+# Fewer than this and OpenBLAS uses one thread by itself (65536 x GEMM_MULTITHREAD_THRESHOLD 4).
+_BLAS_ONE_THREAD = 1 << 18
 
 
 def _threadpoolctl():
@@ -21,10 +45,15 @@ def _threadpoolctl():
 
 
 def set_num_threads(n: int) -> None:
-    """Use ``n`` threads in BLAS (matrix products) from now on, process-wide, as torch does."""
+    """Use ``n`` threads from now on, process-wide, as torch does: in BLAS (matrix products) and
+    in the compiled kernels (at most the ``NUMBA_NUM_THREADS`` Numba started with)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_num_threads: n must be a positive integer, got {n!r}")
     _threadpoolctl().threadpool_limits(n, user_api="blas")
+    from nerve import _kernels
+
+    if _kernels.numba is not None:
+        _kernels.numba.set_num_threads(min(n, _kernels.numba.config.NUMBA_NUM_THREADS))
 
 
 def get_num_threads() -> int:
@@ -32,3 +61,122 @@ def get_num_threads() -> int:
     infos = _threadpoolctl().threadpool_info()
     counts = [info["num_threads"] for info in infos if info.get("user_api") == "blas"]
     return max(counts) if counts else 1
+
+
+# ------------------------------------------------------------------ small products on one thread
+class _OpenBLAS:
+    """The thread-count calls of the OpenBLAS that NumPy loaded (symbol names vary by build)."""
+
+    def __init__(self, path, prefix, suffix):
+        self.path = path
+        lib = ctypes.CDLL(path)
+        self.get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+        self.set = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
+        self.get.restype, self.get.argtypes = ctypes.c_int, []
+        self.set.restype, self.set.argtypes = None, [ctypes.c_int]
+
+
+_openblas_cache: list = []
+
+
+def _openblas():
+    """NumPy's OpenBLAS, or None (another BLAS, or calls not found): looked up once.
+
+    NOTE: SciPy's wheels load an OpenBLAS of their own, with its own threads: NumPy's is the one
+    in NumPy's folder (``numpy.libs`` in its wheels), or the only one loaded."""
+    if not _openblas_cache:
+        libs = [info["filepath"] for info in _threadpoolctl().threadpool_info()
+                if info.get("internal_api") == "openblas"]
+        numpy_dir = os.path.dirname(os.path.dirname(os.path.realpath(np.__file__)))
+        ours = [path for path in libs if os.path.realpath(path).startswith(
+            os.path.join(numpy_dir, "numpy"))]
+        path = ours[0] if ours else (libs[0] if len(libs) == 1 else None)
+        found = None
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            if path is None or found is not None:
+                break
+            try:
+                found = _OpenBLAS(path, prefix, suffix)
+            except (OSError, AttributeError):
+                continue
+        _openblas_cache.append(found)
+    return _openblas_cache[0]
+
+
+def gemm(a, b):
+    """``a.dot(b)`` for 2-D arrays a (M, K) and b (K, N), on one BLAS thread when M K N is
+    below ``SMALL_GEMM`` (see the module's docstring); the thread count is restored after."""
+    work = a.shape[0] * a.shape[1] * b.shape[-1] if type(a) is np.ndarray else 0
+    if _BLAS_ONE_THREAD < work < SMALL_GEMM:
+        blas = _openblas()
+        if blas is not None:
+            before = blas.get()
+            if before > 1:
+                blas.set(1)
+                try:
+                    return a.dot(b)
+                finally:
+                    blas.set(before)
+    return a.dot(b)
+
+
+# ------------------------------------------------------------------ is the other core free?
+_task_dir = "/proc/self/task"
+_stat_files: dict[int, int] = {}  # thread id -> open file of its /proc stat
+_own_pool: set[int] = set()  # the threads Numba started for its parallel loops
+_pool_known = [False]
+_pool_pid = [0]  # the process that started it (a child made by fork stays on one thread)
+
+
+def _running_threads(exclude):
+    """The ids of this process's threads that are running now (state R), but those in exclude."""
+    running = []
+    tids = {int(t) for t in os.listdir(_task_dir)}
+    for tid in list(_stat_files):
+        if tid not in tids:
+            os.close(_stat_files.pop(tid))
+    for tid in tids:
+        if tid in exclude:
+            continue
+        fd = _stat_files.get(tid)
+        if fd is None:
+            try:
+                fd = _stat_files[tid] = os.open(f"{_task_dir}/{tid}/stat", os.O_RDONLY)
+            except OSError:  # the thread just ended
+                continue
+        try:
+            stat = os.pread(fd, 512, 0)
+        except OSError:
+            continue
+        # "tid (name) S ...": the state follows the name, which may hold spaces and parentheses
+        if stat[stat.rindex(b")") + 2 : stat.rindex(b")") + 3] == b"R":
+            running.append(tid)
+    return running
+
+
+def spare_core() -> bool:
+    """Whether a parallel kernel may use a second core now: Numba has more than one thread, and
+    no other thread of this process (OpenBLAS's workers spinning after a product, another
+    framework's pool, a thread of the user's) is running. Numba's own pool does not count."""
+    from nerve import _kernels
+
+    if _kernels.numba is None:
+        return False
+    try:
+        if _kernels.numba.get_num_threads() < 2:
+            return False
+        if not _pool_known[0]:
+            _start_pool(_kernels)
+        if _pool_pid[0] != os.getpid():  # NOTE: OpenMP's threads do not survive a fork
+            return False
+        return not _running_threads(_own_pool | {threading.get_native_id()})
+    except OSError:  # no /proc (not Linux): stay on one thread
+        return False
+
+
+def _start_pool(_kernels):
+    """Start Numba's threads and note which they are, so that ``spare_core`` does not count
+    them. NOTE: they may be shared: PyTorch and Numba can run on the same OpenMP runtime."""
+    _own_pool.update(_kernels.pool_thread_ids())
+    _pool_known[0] = True
+    _pool_pid[0] = os.getpid()

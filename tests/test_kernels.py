@@ -229,3 +229,71 @@ def test_conv_then_maxpool_kernel_matches_the_numpy_layers(monkeypatch):
 
     for a, b in zip(_run(run, True, monkeypatch), _run(run, False, monkeypatch), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# The direct-convolution kernels, serial and parallel: the same bits (nerve/_kernels.py compiles
+# each twice; the weight gradient sums fixed slices of the batch in order).
+_SERIAL_VS_PARALLEL = '''
+import numpy as np
+from nerve import _kernels, threads
+from nerve.nn.functional import _conv_kernels as ck
+
+def both(fn):
+    out = []
+    for parallel in (False, True):
+        threads.spare_core = lambda parallel=parallel: parallel
+        out.append(fn())
+    return out
+
+rng = np.random.default_rng(0)
+cases = [((64, 6, 14, 14), (16, 6, 5, 5), (0, 0, 0, 0), 1),  # LeNet's second layer
+         ((13, 1, 28, 28), (6, 1, 5, 5), (2, 2, 2, 2), 1),
+         ((5, 4, 9, 11), (4, 1, 3, 3), (1, 1, 1, 1), 4),      # depthwise, odd batch
+         ((2, 3, 8, 8), (5, 3, 3, 3), (1, 0, 2, 1), 1)]
+for x_shape, w_shape, pads, groups in cases:
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    w = rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    for pool in (False, True):
+        (o1, xf1, a1), (o2, xf2, a2) = both(lambda: ck.direct_forward(x, w, b, pads, (1, 1), groups, pool))
+        assert np.array_equal(o1, o2) and np.array_equal(xf1, xf2)
+        assert (a1 is None and a2 is None) or np.array_equal(a1, a2)
+        g = rng.standard_normal(o1.shape).astype(np.float32)
+        (dw1, db1), (dw2, db2) = both(lambda: ck.direct_weight_grad(
+            xf1, g, x.shape, w.shape, pads, (1, 1), groups, True, arg=a1))
+        assert np.array_equal(dw1, dw2) and np.array_equal(db1, db2)
+        dx1, dx2 = both(lambda: ck.direct_input_grad(g, w, x.shape, pads, (1, 1), groups, arg=a1))
+        assert np.array_equal(dx1, dx2)
+import numba
+print("same bits on", numba.get_num_threads(), "threads")
+'''
+
+
+def test_parallel_direct_kernels_give_the_serial_bits():
+    from nerve import threads
+
+    spare_core = threads.spare_core
+    try:
+        exec(_SERIAL_VS_PARALLEL, {})
+    finally:
+        threads.spare_core = spare_core
+
+
+def test_parallel_direct_kernels_give_the_serial_bits_on_two_threads():
+    """In a fresh process with two Numba threads (the suite itself runs with one per worker)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    done = subprocess.run([sys.executable, "-c", _SERIAL_VS_PARALLEL], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "same bits on 2 threads" in done.stdout
+
+
+def test_the_parallel_twin_has_a_cache_name_of_its_own():
+    # Numba's on-disk cache keys a function by name and line: one name would mix the two up.
+    serial, parallel = _kernels.conv_direct_forward, _kernels.conv_direct_forward_parallel
+    assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
+    assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")

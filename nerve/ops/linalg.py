@@ -16,6 +16,7 @@ from nerve.autograd.grad_mode import _enabled
 from nerve.device import array_module
 from nerve.ops.elementwise import _constant, relu_array, relu_slope, sigmoid_array
 from nerve.tensor import Tensor
+from nerve.threads import gemm
 
 
 def _check_matmul(a, b, op):
@@ -43,7 +44,7 @@ class MatMul(Function):
         ctx.save_for_backward(a, b)
         ad, bd = a._data, b._data
         if ad.ndim == 2 and bd.ndim == 2:
-            return ad.dot(bd)  # NOTE: same GEMM as @, with less dispatch cost on small matrices
+            return gemm(ad, bd)  # NOTE: same GEMM as @, with less dispatch cost on small matrices
         return ad @ bd
 
     @staticmethod
@@ -54,8 +55,8 @@ class MatMul(Function):
         if a_nd == 2 and b_nd == 2:
             if not _enabled[0]:  # no graph recorded (create_graph=False): plain GEMMs
                 g = grad._data
-                return (Tensor._wrap(g.dot(b._data.T)) if need_a else None,
-                        Tensor._wrap(a._data.T.dot(g)) if need_b else None)
+                return (Tensor._wrap(gemm(g, b._data.T)) if need_a else None,
+                        Tensor._wrap(gemm(a._data.T, g)) if need_b else None)
             return (grad @ b.mT if need_a else None), (a.mT @ grad if need_b else None)
         a2 = a.unsqueeze(0) if a_nd == 1 else a
         b2 = b.unsqueeze(-1) if b_nd == 1 else b
@@ -156,9 +157,9 @@ class LinearActivation(Function):
 def _affine(xd, w, bias):
     """x W^T + b on arrays, as one 2-D GEMM whatever the leading dims of x."""
     if xd.ndim == 2:
-        out = xd.dot(w.T)
+        out = gemm(xd, w.T)
     elif xd.ndim > 2:  # NOTE: one 2-D GEMM; NumPy would run one GEMM per leading index
-        out = xd.reshape(-1, xd.shape[-1]).dot(w.T).reshape(*xd.shape[:-1], w.shape[0])
+        out = gemm(xd.reshape(-1, xd.shape[-1]), w.T).reshape(*xd.shape[:-1], w.shape[0])
     else:
         out = xd @ w.T
     if bias is not None:
@@ -176,9 +177,9 @@ def _affine_grads(needs, x, weight, grad):
         x2 = x._data.reshape(-1, x._data.shape[-1]) if x._data.ndim != 2 else x._data
         grad_x = None
         if need_x:
-            grad_x = g2.dot(weight._data).reshape(*g.shape[:-1], weight._data.shape[1])
+            grad_x = gemm(g2, weight._data).reshape(*g.shape[:-1], weight._data.shape[1])
         return (Tensor._wrap(grad_x) if need_x else None,
-                Tensor._wrap(g2.T.dot(x2)) if need_w else None,
+                Tensor._wrap(gemm(g2.T, x2)) if need_w else None,
                 Tensor._wrap(sum_rows(g2)) if need_b else None)
     g2 = grad.reshape(-1, grad.shape[-1])
     x2 = x.reshape(-1, x.shape[-1])

@@ -30,7 +30,7 @@ import math
 
 import numpy as np
 
-from nerve import _kernels
+from nerve import _kernels, threads
 from nerve.device import array_module
 from nerve.nn.functional._window import alloc, offset_view, pad2d, physical_order, windows
 from nerve.ops.linalg import sum_rows
@@ -234,6 +234,15 @@ def _blocked(a, groups, block_out, block_in):
 _NOT_POOLED = np.zeros((0, 0, 0, 0), np.uint8)
 
 
+def _run(serial, parallel, batch, *args):
+    """A direct-convolution kernel, its images on Numba's threads where there are several and
+    another core is free (``nerve.threads.spare_core``); both give the same bits."""
+    if batch > 1 and threads.spare_core():
+        parallel(*args)
+    else:
+        serial(*args)
+
+
 def direct_forward(x, w, bias, pads, dilation, groups, pool=False):
     """out (N, O, OH, OW) of a stride-1 convolution, the flat padded planes that the weight
     gradient reads, and None; or, with ``pool``, out max-pooled by 2 (N, O, OH // 2, OW // 2),
@@ -248,7 +257,8 @@ def direct_forward(x, w, bias, pads, dilation, groups, pool=False):
     b = np.zeros(w.shape[0], np.float32) if bias is None else bias
     bq = _blocked(b.reshape(-1, 1), groups, 2, 1)[:, :, 0]
     offsets = _tap_offsets(tuple(w.shape), tuple(dilation), wp, xflat.shape[2])
-    _kernels.conv_direct_forward(xflat, wq, offsets, bq, wp, oh, out, arg)
+    _run(_kernels.conv_direct_forward, _kernels.conv_direct_forward_parallel, x.shape[0],
+         xflat, wq, offsets, bq, wp, oh, out, arg)
     return out, xflat, (arg if pool else None)
 
 
@@ -262,7 +272,8 @@ def direct_weight_grad(xflat, g, in_shape, w_shape, pads, dilation, groups, need
     db = np.zeros(o if need_b else 0, np.float32)
     offsets = _tap_offsets(tuple(w_shape), tuple(dilation), wp, xflat.shape[2])
     arg = _NOT_POOLED if arg is None else arg
-    _kernels.conv_direct_weight_grad(xflat, g, arg, out_hw, offsets, wp, dwq, db)
+    _run(_kernels.conv_direct_weight_grad, _kernels.conv_direct_weight_grad_parallel, g.shape[0],
+         xflat, g, arg, out_hw, offsets, wp, dwq, db)
     dw = dwq[:, : o // groups, :taps].reshape(w_shape)
     return dw, (db if need_b else None)
 
@@ -282,5 +293,6 @@ def direct_input_grad(g, w, in_shape, pads, dilation, groups, arg=None):
     plane = hp * wp + (kw - 1) * dilation[1]
     offsets = _kernel_offsets((kh, kw), tuple(dilation), wp)
     arg = _NOT_POOLED if arg is None else arg
-    _kernels.conv_direct_input_grad(g, arg, out_hw, wt, offsets, wp, plane, pads[0], pads[2], dx)
+    _run(_kernels.conv_direct_input_grad, _kernels.conv_direct_input_grad_parallel, n,
+         g, arg, out_hw, wt, offsets, wp, plane, pads[0], pads[2], dx)
     return dx
