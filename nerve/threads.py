@@ -126,6 +126,7 @@ _stat_files: dict[int, int] = {}  # thread id -> open file of its /proc stat
 _own_pool: set[int] = set()  # the threads Numba started for its parallel loops
 _pool_known = [False]
 _pool_pid = [0]  # the process that started it (a child made by fork stays on one thread)
+_pool_usable = [False]  # Numba runs its loops on OpenMP or TBB (see _start_pool)
 
 
 def _running_threads(exclude):
@@ -167,7 +168,7 @@ def spare_core() -> bool:
             return False
         if not _pool_known[0]:
             _start_pool(_kernels)
-        if _pool_pid[0] != os.getpid():  # NOTE: OpenMP's threads do not survive a fork
+        if not _pool_usable[0] or _pool_pid[0] != os.getpid():  # OpenMP does not survive fork
             return False
         return not _running_threads(_own_pool | {threading.get_native_id()})
     except OSError:  # no /proc (not Linux): stay on one thread
@@ -180,3 +181,6 @@ def _start_pool(_kernels):
     _own_pool.update(_kernels.pool_thread_ids())
     _pool_known[0] = True
     _pool_pid[0] = os.getpid()
+    # NOTE: Numba's fallback "workqueue" layer ran the kernels 3x slower than OpenMP, and aborts
+    # the process when two threads launch parallel loops at once.
+    _pool_usable[0] = _kernels.numba.threading_layer() in ("omp", "tbb")

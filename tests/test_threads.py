@@ -137,8 +137,11 @@ def test_a_child_made_by_fork_keeps_the_kernels_on_one_thread(monkeypatch):
         pytest.skip("no Numba")
     monkeypatch.setattr(_kernels.numba, "get_num_threads", lambda: 2)
     monkeypatch.setattr(threads, "_pool_known", [True])
+    monkeypatch.setattr(threads, "_pool_usable", [True])
     monkeypatch.setattr(threads, "_pool_pid", [os.getpid() + 1])  # started by another process
     monkeypatch.setattr(threads, "_running_threads", lambda exclude: [])
     assert not threads.spare_core()
     monkeypatch.setattr(threads, "_pool_pid", [os.getpid()])
     assert threads.spare_core()
+    monkeypatch.setattr(threads, "_pool_usable", [False])  # Numba's workqueue layer: never
+    assert not threads.spare_core()
