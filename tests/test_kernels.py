@@ -135,6 +135,28 @@ def test_softmax_rows_handles_masked_rows_and_nan():
     assert (x[1] == 0).all() and np.isnan(x[2]).all()
 
 
+@pytest.mark.parametrize("cols", [1, 7, 8, 9, 16, 33, 128])
+def test_softmax_rows_matches_numpy_on_rows_of_every_length(cols):
+    """The row maximum runs eight at a time with a tail: each length, a NaN anywhere in a row,
+    a row masked but for its last entry, and the maximum in the tail."""
+    rng = np.random.default_rng(cols)
+    x = rng.standard_normal((6, cols)).astype(np.float32) * 10
+    x[1, -1] = np.nan
+    x[2, :-1] = -np.inf
+    x[3, -1] = 100.0  # the largest entry, last
+    x[4, :] = -np.inf
+    y = x.copy()
+    _kernels.softmax_rows_(y)
+    with np.errstate(invalid="ignore"):
+        top = np.max(np.where(np.isneginf(x).all(axis=1, keepdims=True), 0, x), axis=1,
+                     keepdims=True)
+        e = np.exp(x.astype(np.float64) - top)
+        total = e.sum(axis=1, keepdims=True)
+        expected = e / np.where(total == 0, 1, total)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-30)  # a few ulps near e^-87
+    assert np.isnan(y[1]).all() and (y[4] == 0).all() and y[2, -1] == 1.0
+
+
 # --------------------------------------------------------------------------- direct convolution
 DIRECT_CASES = [
     # (N, C_in, H, W), C_out, kernel, padding, dilation, groups, bias
