@@ -271,6 +271,40 @@ def softmax_rows_(x):
             row[j] *= scale
 
 
+# ------------------------------------------------------------------ optimizer updates
+# NumPy spends two passes and a temporary on theta -= lr g (a multiply, then a subtract): one
+# pass is twice as fast on W1's 267k weights (72 vs 150 us a step). These are compiled without
+# ``contract``, so no fused multiply-add: the same roundings as NumPy's two passes, the same bits.
+
+
+def _jit_exact(fn):
+    if numba is None:
+        return fn
+    return numba.njit(cache=True, error_model="numpy")(fn)
+
+
+@_jit_exact
+def sgd_step_(param, grad, lr):
+    """theta -= lr g in place, for contiguous float32 arrays of one shape; lr: float32."""
+    p = param.reshape(-1)
+    g = grad.reshape(-1)
+    for j in range(p.size):
+        p[j] -= lr * g[j]
+
+
+@_jit_exact
+def sgd_momentum_step_(param, buf, grad, momentum, lr):
+    """b = momentum b + g; theta -= lr b, in place (heavy ball, no dampening), as NumPy's
+    ``buf *= momentum; buf += g; theta -= lr * buf``; momentum, lr: float32."""
+    p = param.reshape(-1)
+    b = buf.reshape(-1)
+    g = grad.reshape(-1)
+    for j in range(p.size):
+        v = b[j] * momentum + g[j]
+        b[j] = v
+        p[j] -= lr * v
+
+
 # ------------------------------------------------------------------ direct convolution (stride 1)
 # A convolution with few channels (a first layer on images) is a poor GEMM: im2col copies every
 # pixel KH*KW times into a matrix too thin for BLAS to run well. At stride 1 it is instead a sum

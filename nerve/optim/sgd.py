@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from nerve import _kernels
 from nerve.device import array_module
 from nerve.optim.optimizer import Optimizer, _check_non_negative, _effective_grad
 from nerve.tensor import Tensor
@@ -86,6 +89,10 @@ class SGD(Optimizer):
                     buf = grad if owned else grad.copy()
                     state["momentum_buffer"] = Tensor._wrap(buf)
                     owned = False
+                elif not nesterov and dampening == 0 and _fused(param, buf._data, grad):
+                    _kernels.sgd_momentum_step_(param, buf._data, grad, _F(momentum), _F(lr))
+                    p._version += 1
+                    continue
                 else:
                     buf = buf._data
                     buf *= momentum
@@ -99,9 +106,27 @@ class SGD(Optimizer):
                     grad, owned = step, True
                 else:
                     grad, owned = buf, False
-            if owned:
+            if _fused(param, grad):
+                _kernels.sgd_step_(param, grad, _F(lr))
+            elif owned:
                 grad *= lr_t
                 param -= grad
             else:
                 param -= lr_t * grad
             p._version += 1
+
+
+_F = np.float32
+
+
+def _fused(param, *arrays) -> bool:
+    """Whether one compiled pass can do the update: float32 NumPy arrays, contiguous, none
+    sharing memory with another (the kernels read and write element by element)."""
+    if not _kernels.usable(param, *arrays) or not param.flags.c_contiguous:
+        return False
+    seen = [param]
+    for a in arrays:
+        if not a.flags.c_contiguous or any(np.may_share_memory(a, b) for b in seen):
+            return False
+        seen.append(a)
+    return True
