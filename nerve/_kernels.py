@@ -46,10 +46,10 @@ def usable(*arrays) -> bool:
 _FASTMATH = {"contract", "afn", "arcp", "nsz", "reassoc"}
 
 
-def _jit(fn):
+def _jit(fn, fastmath=_FASTMATH):
     if numba is None:
         return fn
-    return numba.njit(cache=True, error_model="numpy", fastmath=_FASTMATH)(fn)
+    return numba.njit(cache=True, error_model="numpy", fastmath=fastmath)(fn)
 
 
 def _jit_serial_and_parallel(fn):
@@ -278,9 +278,7 @@ def softmax_rows_(x):
 
 
 def _jit_exact(fn):
-    if numba is None:
-        return fn
-    return numba.njit(cache=True, error_model="numpy")(fn)
+    return _jit(fn, fastmath=False)
 
 
 @_jit_exact
