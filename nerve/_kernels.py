@@ -143,20 +143,20 @@ def exp_(x):
 
 
 @_jit
-def lstm_step_forward(pre, t, product, c_prev, acts, c_new, tanh_c, h_new):
+def lstm_step_forward(pre, bias, product, c_prev, acts, c_new, tanh_c, h_new, out, t, batch_first):
     """Step t of an LSTM on transposed (feature, batch) arrays, gates stacked as rows i, f, g, o:
-    z = pre[:, t] + product (4H, N), pre: (4H, T, N); i, f, o = sigma(z); g = tanh(z);
-    c = f c_prev + i g; h = o tanh(c). Writes the activations, c, tanh(c) and h.
-
-    NOTE: ``pre`` comes whole with the step index (not as the strided view ``pre[:, t]``), so
-    the compiled loop knows its layout: several times faster."""
+    z = pre + bias + product (4H, N); i, f, o = sigma(z); g = tanh(z); c = f c_prev + i g;
+    h = o tanh(c). Writes the activations, c, tanh(c) and h, and h^T into the layer's output
+    ``out`` at step t: out[:, t] (batch_first, (N, T, H)) or out[t] ((T, N, H))."""
     hidden, n = c_prev.shape
     for j in range(hidden):
+        b_i, b_f = bias[j], bias[hidden + j]
+        b_g, b_o = bias[2 * hidden + j], bias[3 * hidden + j]
         for b in range(n):
-            i = _sigmoid(pre[j, t, b] + product[j, b])
-            f = _sigmoid(pre[hidden + j, t, b] + product[hidden + j, b])
-            g = _tanh(pre[2 * hidden + j, t, b] + product[2 * hidden + j, b])
-            o = _sigmoid(pre[3 * hidden + j, t, b] + product[3 * hidden + j, b])
+            i = _sigmoid(pre[j, b] + b_i + product[j, b])
+            f = _sigmoid(pre[hidden + j, b] + b_f + product[hidden + j, b])
+            g = _tanh(pre[2 * hidden + j, b] + b_g + product[2 * hidden + j, b])
+            o = _sigmoid(pre[3 * hidden + j, b] + b_o + product[3 * hidden + j, b])
             acts[j, b] = i
             acts[hidden + j, b] = f
             acts[2 * hidden + j, b] = g
@@ -166,28 +166,52 @@ def lstm_step_forward(pre, t, product, c_prev, acts, c_new, tanh_c, h_new):
             tc = _tanh(c)
             tanh_c[j, b] = tc
             h_new[j, b] = o * tc
+    # NOTE: a second loop, so the one above stays contiguous (vectorized); h_new is in L1 here.
+    for b in range(n):
+        row = out[b, t] if batch_first else out[t, b]
+        for j in range(hidden):
+            row[j] = h_new[j, b]
 
 
 @_jit
-def lstm_step_backward(acts, tanh_c, c_prev, dh, d_out, dc, d):
-    """The gradients of one LSTM step (see ``lstm_step_forward``): with dh += d_out and
-    dc += dh o (1 - tanh(c)^2), the gate gradients d = (dc g, dc c_prev, dc i, dh tanh(c)) times
-    each activation's slope (sigma' = s (1 - s), tanh' = 1 - g^2); then dc = dc f."""
+def lstm_step_backward(acts, tanh_c, c_prev, dh, d_out, dc, d, db, t, batch_first):
+    """The gradients of step t of an LSTM (see ``lstm_step_forward``): with dh += d_out[t]^T
+    (``d_out`` the layer's output gradient, laid out as its output) and dc += dh o (1 - tanh(c)^2),
+    the gate gradients d = (dc g, dc c_prev, dc i, dh tanh(c)) times each activation's slope
+    (sigma' = s (1 - s), tanh' = 1 - g^2), written to d (4H, N) and summed over the batch into
+    db (4H,); then dc = dc f."""
     hidden, n = dc.shape
+    for b in range(n):
+        row = d_out[b, t] if batch_first else d_out[t, b]
+        for j in range(hidden):
+            dh[j, b] += row[j]
     for j in range(hidden):
+        s_i = s_f = s_g = s_o = _F(0.0)
         for b in range(n):
             i = acts[j, b]
             f = acts[hidden + j, b]
             g = acts[2 * hidden + j, b]
             o = acts[3 * hidden + j, b]
             tc = tanh_c[j, b]
-            h_grad = dh[j, b] + d_out[j, b]
+            h_grad = dh[j, b]
             c_grad = dc[j, b] + h_grad * o * (_ONE - tc * tc)
-            d[j, b] = c_grad * g * (i * (_ONE - i))
-            d[hidden + j, b] = c_grad * c_prev[j, b] * (f * (_ONE - f))
-            d[2 * hidden + j, b] = c_grad * i * (_ONE - g * g)
-            d[3 * hidden + j, b] = h_grad * tc * (o * (_ONE - o))
+            d_i = c_grad * g * (i * (_ONE - i))
+            d_f = c_grad * c_prev[j, b] * (f * (_ONE - f))
+            d_g = c_grad * i * (_ONE - g * g)
+            d_o = h_grad * tc * (o * (_ONE - o))
+            d[j, b] = d_i
+            d[hidden + j, b] = d_f
+            d[2 * hidden + j, b] = d_g
+            d[3 * hidden + j, b] = d_o
+            s_i += d_i
+            s_f += d_f
+            s_g += d_g
+            s_o += d_o
             dc[j, b] = c_grad * f
+        db[j] += s_i
+        db[hidden + j] += s_f
+        db[2 * hidden + j] += s_g
+        db[3 * hidden + j] += s_o
 
 
 @_jit

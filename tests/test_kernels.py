@@ -41,7 +41,7 @@ def _run(fn, enabled, monkeypatch):
     return fn()
 
 
-def _lstm_case(reverse, batch_first, with_state):
+def _lstm_case(reverse, batch_first, with_state, bias=True, strided_grad=False):
     rng = np.random.default_rng(1)
     n, t, i, h = 3, 5, 4, 6
     x = rng.standard_normal((n, t, i) if batch_first else (t, n, i)).astype(np.float32)
@@ -49,18 +49,22 @@ def _lstm_case(reverse, batch_first, with_state):
         "x": x,
         "w_ih": rng.standard_normal((4 * h, i)).astype(np.float32) * 0.5,
         "w_hh": rng.standard_normal((4 * h, h)).astype(np.float32) * 0.5,
-        "b_ih": rng.standard_normal(4 * h).astype(np.float32),
-        "b_hh": rng.standard_normal(4 * h).astype(np.float32),
+        "b_ih": rng.standard_normal(4 * h).astype(np.float32) if bias else None,
+        "b_hh": rng.standard_normal(4 * h).astype(np.float32) if bias else None,
         "h0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
         "c0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
     }
     grads = [rng.standard_normal(s).astype(np.float32) for s in [(x.shape[:2] + (h,)), (n, h), (n, h)]]
+    if strided_grad:  # the output's gradient as a view with gaps (every other column of a wider one)
+        wide = np.repeat(grads[0], 2, axis=-1)
+        grads[0] = wide[..., ::2]
+        assert not grads[0].flags.c_contiguous
 
     def run():
         tensors = {k: None if v is None else nerve.tensor(v, requires_grad=True) for k, v in arrays.items()}
         out, hn, cn = lstm_layer(*tensors.values(), reverse=reverse, batch_first=batch_first)
-        loss = (out * nerve.tensor(grads[0])).sum() + (hn * nerve.tensor(grads[1])).sum()
-        (loss + (cn * nerve.tensor(grads[2])).sum()).backward()
+        given = [nerve.Tensor._wrap(g) for g in grads]  # as they are: strided stays strided
+        nerve.autograd.backward([out, hn, cn], given)
         values = [out.detach().numpy(), hn.detach().numpy(), cn.detach().numpy()]
         return values + [t.grad.numpy() for t in tensors.values() if t is not None]
 
@@ -75,6 +79,24 @@ def test_lstm_kernels_match_the_numpy_cell(reverse, batch_first, with_state, mon
     compiled = _run(run, True, monkeypatch)
     plain = _run(run, False, monkeypatch)
     assert len(compiled) == len(plain)
+    for a, b in zip(compiled, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_lstm_kernels_without_bias_and_with_a_strided_output_gradient(batch_first, monkeypatch):
+    run = _lstm_case(False, batch_first, True, bias=False, strided_grad=True)
+    seen = []
+    backward = _kernels.lstm_step_backward
+
+    def spy(*args):
+        seen.append(args[4].flags.c_contiguous)  # d_out, the output's gradient as it reaches the kernel
+        return backward(*args)
+
+    monkeypatch.setattr(_kernels, "lstm_step_backward", spy)
+    compiled = _run(run, True, monkeypatch)
+    plain = _run(run, False, monkeypatch)
+    assert seen and all(seen)  # the kernel ran, on a contiguous copy of the strided gradient
     for a, b in zip(compiled, plain, strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 

@@ -162,11 +162,12 @@ class LSTMLayer(Function):
     """One direction of an LSTM layer, input projection included:
     (x, w_ih, w_hh, b_ih, b_hh, h0, c0) -> (out, h_n, c_n).
 
-    NOTE: the loop works on transposed states h^T: (H, N). The input projection is one
-    (4H, I) x (I, T N) product; each step's recurrent product W_hh h^T is (4H, H) x (H, N),
-    faster in BLAS than h W_hh^T with its few rows (N); each gate is a contiguous block of rows
-    of a contiguous per-step buffer (NumPy's loops are several times slower on strided views);
-    and each weight gradient is a single (4H, T N) x (T N, ·) product.
+    NOTE: the loop works on transposed states h^T: (H, N). Each step's recurrent product
+    W_hh h^T is (4H, H) x (H, N), faster in BLAS than h W_hh^T with its few rows (N). The input
+    projections come as pre: (T, 4H, N), so a step reads one contiguous block (each gate a block
+    of rows: NumPy's loops are several times slower on strided views), and so are the gate
+    gradients, copied once to (4H, T N) for the weight gradients: one product each. (Writing
+    them strided as (4H, T, N) instead cost more than the copy: a page per row and step.)
     """
 
     @staticmethod
@@ -177,33 +178,39 @@ class LSTMLayer(Function):
         width = w_hh._data.shape[0]
         hidden = width // 4
         x_rows = xp.ascontiguousarray(xt.transpose(2, 0, 1)).reshape(in_size, steps * n)
-        pre = (w_ih._data @ x_rows).reshape(width, steps, n)  # (4H, T, N)
+        # (4H, I) x (I, N) for every t: (T, 4H, N)
+        pre = xp.matmul(w_ih._data, x_rows.reshape(in_size, steps, n).transpose(1, 0, 2))
+        dtype = pre.dtype
+        bias = xp.zeros(width, dtype=dtype)
         for b in (b_ih, b_hh):
             if b is not None:
-                pre += b._data[:, None, None]
-        dtype = pre.dtype
+                bias += b._data
         acts = xp.empty((steps, width, n), dtype=dtype)  # i, f, g, o of every step
         hs = _transposed_states(xp, steps, hidden, n, dtype, reverse, h0)  # (T+1, H, N)
         cs = _transposed_states(xp, steps, hidden, n, dtype, reverse, c0)
         tanh_c = xp.empty((steps, hidden, n), dtype=dtype)
+        out = xp.empty((n, steps, hidden) if batch_first else (steps, n, hidden), dtype=dtype)
         w = w_hh._data
         product = xp.empty((width, n), dtype=dtype)
-        scratch = xp.empty((hidden, n), dtype=dtype)
-        # NOTE: all four gates in one exp: sigma(s x) = 1 / (1 + e^(-s x)) with s = 2 on the
-        # g block, then g = tanh(x) = 2 sigma(2x) - 1 (exp is about twice as fast as tanh).
-        neg_scale = xp.full((width, 1), -1.0, dtype=dtype)
-        neg_scale[2 * hidden : 3 * hidden] = -2.0
-        fused = _kernels.usable(pre, w) and pre.flags.c_contiguous
+        fused = _kernels.usable(pre, w)
+        if not fused:
+            pre += bias[:, None]
+            scratch = xp.empty((hidden, n), dtype=dtype)
+            # NOTE: all four gates in one exp: sigma(s x) = 1 / (1 + e^(-s x)) with s = 2 on the
+            # g block, then g = tanh(x) = 2 sigma(2x) - 1 (exp is about twice as fast as tanh).
+            neg_scale = xp.full((width, 1), -1.0, dtype=dtype)
+            neg_scale[2 * hidden : 3 * hidden] = -2.0
         with quiet_overflow(xp):
             for t, prev, new in _slots(steps, reverse):
                 a = acts[t]
                 xp.matmul(w, hs[prev], out=product)
                 if fused:  # the gate math below in one compiled pass
                     _kernels.lstm_step_forward(
-                        pre, t, product, cs[prev], a, cs[new], tanh_c[t], hs[new]
+                        pre[t], bias, product, cs[prev], a, cs[new], tanh_c[t], hs[new], out, t,
+                        batch_first,
                     )
                     continue
-                xp.add(pre[:, t], product, out=a)
+                xp.add(pre[t], product, out=a)
                 a *= neg_scale
                 xp.exp(a, out=a)
                 a += 1.0
@@ -217,13 +224,14 @@ class LSTMLayer(Function):
                 c += scratch
                 xp.tanh(c, out=tanh_c[t])
                 xp.multiply(o, tanh_c[t], out=hs[new])
+        if not fused:
+            states = hs[:-1] if reverse else hs[1:]  # (T, H, N)
+            out[...] = states.transpose(2, 0, 1) if batch_first else states.transpose(0, 2, 1)
         ctx.save_for_backward(w_ih, w_hh)
         ctx.x_rows, ctx.acts, ctx.hs, ctx.cs, ctx.tanh_c = x_rows, acts, hs, cs, tanh_c
         ctx.reverse, ctx.batch_first = reverse, batch_first
         last = 0 if reverse else steps
-        out = hs[:-1] if reverse else hs[1:]  # (T, H, N)
-        out = out.transpose(2, 0, 1) if batch_first else out.transpose(0, 2, 1)
-        return xp.ascontiguousarray(out), hs[last].T.copy(), cs[last].T.copy()
+        return out, hs[last].T.copy(), cs[last].T.copy()
 
     @staticmethod
     @once_differentiable
@@ -234,17 +242,23 @@ class LSTMLayer(Function):
         steps, width, n = acts.shape
         hidden = width // 4
         w_t = w_hh._data.T  # (H, 4H)
-        d_out = _time_major(grad_out._data, ctx.batch_first)  # (T, N, H)
-        d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1))  # (T, H, N)
-        d_pre = xp.empty_like(acts)  # (T, 4H, N)
+        d_pre = xp.empty_like(acts)  # gate gradients, (T, 4H, N)
         dh = grad_hn._data.T.copy()  # (H, N)
         dc = grad_cn._data.T.copy()
-        scratch = xp.empty((hidden, n), dtype=hs.dtype)
-        slope = xp.empty((width, n), dtype=hs.dtype)
-        fused = _kernels.usable(acts, w_t)
+        fused = _kernels.usable(acts, w_t, grad_out._data)
+        if fused:
+            d_out = xp.ascontiguousarray(grad_out._data)  # as the output: (N, T, H) or (T, N, H)
+            grad_b = xp.zeros(width, dtype=xp.float64)
+        else:
+            d_out = _time_major(grad_out._data, ctx.batch_first)  # (T, N, H)
+            d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1))  # (T, H, N)
+            scratch = xp.empty((hidden, n), dtype=hs.dtype)
+            slope = xp.empty((width, n), dtype=hs.dtype)
         for t, prev, _new in reversed(_slots(steps, ctx.reverse)):
             if fused:  # the gate math below in one compiled pass
-                _kernels.lstm_step_backward(acts[t], tanh_c[t], cs[prev], dh, d_out[t], dc, d_pre[t])
+                _kernels.lstm_step_backward(
+                    acts[t], tanh_c[t], cs[prev], dh, d_out, dc, d_pre[t], grad_b, t, ctx.batch_first
+                )
                 xp.matmul(w_t, d_pre[t], out=dh)
                 continue
             dh += d_out[t]
@@ -271,7 +285,7 @@ class LSTMLayer(Function):
             xp.matmul(w_t, d, out=dh)
         need = ctx.needs_input_grad
         d_rows = xp.ascontiguousarray(d_pre.transpose(1, 0, 2)).reshape(width, steps * n)
-        grad_x = grad_w_ih = grad_w_hh = grad_b = None
+        grad_x = grad_w_ih = grad_w_hh = None
         if need[0]:
             grad_x = (w_ih._data.T @ d_rows).reshape(-1, steps, n)  # (I, T, N)
             grad_x = xp.ascontiguousarray(
@@ -284,7 +298,9 @@ class LSTMLayer(Function):
             prev_rows = xp.ascontiguousarray(prev.transpose(1, 0, 2)).reshape(hidden, -1)
             grad_w_hh = d_rows @ prev_rows.T
         if need[3] or need[4]:
-            grad_b = d_rows.sum(axis=1)
+            grad_b = grad_b.astype(hs.dtype) if fused else d_rows.sum(axis=1)
+        else:
+            grad_b = None
         return _wrap_all(
             grad_x,
             grad_w_ih,
