@@ -327,6 +327,28 @@ def sgd_momentum_step_(param, buf, grad, momentum, lr):
         p[j] -= lr * v
 
 
+@_jit_exact
+def adam_step_(param, grad, exp_avg, exp_avg_sq, decay, small, weight, keep, one_minus_beta2,
+               beta2, bias_correction2_sqrt, eps, step_size):
+    """One Adam step in place, rounded as the NumPy passes of ``optim.Adam`` (all float32):
+    theta *= decay (decoupled weight decay; 1 for none); m = lerp(m, g, weight) (as PyTorch's
+    lerp: m + weight (g - m) while ``small`` (weight < 1/2), else g - keep (g - m), keep = 1 - weight);
+    v = beta2 v + (1 - beta2) g^2; theta -= step_size m / (sqrt(v) / sqrt(1 - beta2^t) + eps)."""
+    p = param.reshape(-1)
+    g = grad.reshape(-1)
+    m = exp_avg.reshape(-1)
+    v = exp_avg_sq.reshape(-1)
+    for j in range(p.size):
+        gj = g[j]
+        diff = gj - m[j]
+        mj = m[j] + diff * weight if small else gj - diff * keep
+        m[j] = mj
+        vj = v[j] * beta2 + (gj * gj) * one_minus_beta2
+        v[j] = vj
+        denom = np.sqrt(vj) / bias_correction2_sqrt + eps
+        p[j] = p[j] * decay - (mj / denom) * step_size
+
+
 # ------------------------------------------------------------------ direct convolution (stride 1)
 # A convolution with few channels (a first layer on images) is a poor GEMM: im2col copies every
 # pixel KH*KW times into a matrix too thin for BLAS to run well. At stride 1 it is instead a sum

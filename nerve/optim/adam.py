@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from nerve import _kernels
 from nerve.device import array_module
 from nerve.optim.optimizer import (
     Optimizer,
@@ -10,7 +13,10 @@ from nerve.optim.optimizer import (
     _lerp_,
     _step_count,
 )
+from nerve.optim.sgd import _fused
 from nerve.tensor import Tensor
+
+_F = np.float32
 
 
 class Adam(Optimizer):
@@ -89,23 +95,32 @@ class Adam(Optimizer):
             if not state:  # the first step (or a state that was read, not yet filled)
                 state.update(self._new_state(param, amsgrad))
             step = _step_count(state)
-            if decoupled:
-                if weight_decay != 0:
-                    param *= 1 - lr * weight_decay
-                grad, owned = _effective_grad(param, p.grad._data, 0.0, group["maximize"])
-            else:
-                grad, owned = _effective_grad(param, p.grad._data, weight_decay, group["maximize"])
+            coupled_decay = 0.0 if decoupled else weight_decay
+            grad, owned = _effective_grad(param, p.grad._data, coupled_decay, group["maximize"])
+            decay = 1 - lr * weight_decay if decoupled and weight_decay != 0 else None
             exp_avg = state["exp_avg"]._data
             exp_avg_sq = state["exp_avg_sq"]._data
+            bias_correction1 = 1 - beta1**step
+            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+            step_size = lr / bias_correction1
+            if not amsgrad and _fused(param, grad, exp_avg, exp_avg_sq):
+                # the passes below in one compiled loop, rounded as they are
+                weight = 1 - beta1
+                _kernels.adam_step_(
+                    param, grad, exp_avg, exp_avg_sq, _F(1.0 if decay is None else decay),
+                    weight < 0.5, _F(weight), _F(1 - weight), _F(1 - beta2), _F(beta2),
+                    _F(bias_correction2_sqrt), _F(eps), _F(step_size),
+                )
+                p._version += 1
+                continue
+            if decay is not None:
+                param *= decay
             _lerp_(xp, exp_avg, grad, 1 - beta1)
             squared = xp.multiply(grad, grad, out=grad) if owned else grad * grad
             squared *= 1 - beta2
             exp_avg_sq *= beta2
             exp_avg_sq += squared
 
-            bias_correction1 = 1 - beta1**step
-            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-            step_size = lr / bias_correction1
             if amsgrad:
                 max_exp_avg_sq = state["max_exp_avg_sq"]._data
                 xp.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
