@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from nerve import _kernels
 from nerve.device import array_module
 from nerve.optim.optimizer import (
+    _F,
     Optimizer,
     _check_non_negative,
     _effective_grad,
+    _fused,
     _lerp_,
     _step_count,
 )
-from nerve.optim.sgd import _fused
 from nerve.tensor import Tensor
-
-_F = np.float32
 
 
 class Adam(Optimizer):

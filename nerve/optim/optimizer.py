@@ -22,6 +22,9 @@ import copy
 import warnings
 from collections import defaultdict
 
+import numpy as np
+
+from nerve import _kernels
 from nerve.autograd import grad_mode
 from nerve.tensor import Tensor
 
@@ -276,3 +279,19 @@ _SET_MESSAGE = (
     "optimizer parameters need to be organized in ordered collections, but the ordering of "
     "tensors in sets will change between runs. Please use a list instead."
 )
+
+
+_F = np.float32  # the scalars the compiled updates take
+
+
+def _fused(param, *arrays) -> bool:
+    """Whether one compiled pass (``nerve/_kernels.py``) can do an update: float32 NumPy arrays,
+    contiguous, none sharing memory with another (the kernels read and write element by element)."""
+    if not _kernels.usable(param, *arrays) or not param.flags.c_contiguous:
+        return False
+    seen = [param]
+    for a in arrays:
+        if not a.flags.c_contiguous or any(np.may_share_memory(a, b) for b in seen):
+            return False
+        seen.append(a)
+    return True

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from nerve import _kernels
 from nerve.device import array_module
-from nerve.optim.optimizer import Optimizer, _check_non_negative, _effective_grad
+from nerve.optim.optimizer import _F, Optimizer, _check_non_negative, _effective_grad, _fused
 from nerve.tensor import Tensor
 
 
@@ -115,18 +113,3 @@ class SGD(Optimizer):
                 param -= lr_t * grad
             p._version += 1
 
-
-_F = np.float32
-
-
-def _fused(param, *arrays) -> bool:
-    """Whether one compiled pass can do the update: float32 NumPy arrays, contiguous, none
-    sharing memory with another (the kernels read and write element by element)."""
-    if not _kernels.usable(param, *arrays) or not param.flags.c_contiguous:
-        return False
-    seen = [param]
-    for a in arrays:
-        if not a.flags.c_contiguous or any(np.may_share_memory(a, b) for b in seen):
-            return False
-        seen.append(a)
-    return True

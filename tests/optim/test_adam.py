@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from float32_twin import SHAPES, float32_params, step_beside_pytorch
 
 import nerve
 from nerve import _kernels, optim
@@ -21,17 +22,11 @@ VARIANTS = [
     (optim.AdamW, dict(lr=1e-2, weight_decay=0.1)),
     (optim.AdamW, dict(lr=1e-2, weight_decay=0.0)),
 ]
-SHAPES = [(7, 5), (3,), (1,), (0, 4), (2, 3, 4)]
 
 
 def _run(cls, kwargs, enabled, monkeypatch, steps=6, transposed=False):
     monkeypatch.setattr(_kernels, "enabled", enabled)
-    rng = np.random.default_rng(0)
-    params = []
-    for shape in SHAPES:
-        w = rng.standard_normal(shape).astype(np.float32)
-        t = nerve.tensor(w.T.copy()).T if transposed else nerve.tensor(w)  # F-order view
-        params.append(nerve.nn.Parameter(t))
+    params = float32_params(transposed)
     opt = cls(params, **kwargs)
     for step in range(steps):
         for p in params:
@@ -72,17 +67,10 @@ def test_compiled_update_gives_the_numpy_bits(variant, transposed, monkeypatch):
 @pytest.mark.parametrize("cls, torch_cls", [(optim.Adam, torch.optim.Adam),
                                             (optim.AdamW, torch.optim.AdamW)])
 def test_compiled_update_tracks_pytorch(cls, torch_cls):
-    rng = np.random.default_rng(1)
-    w = rng.standard_normal((16, 8)).astype(np.float32)
-    p = nerve.nn.Parameter(nerve.tensor(w))
-    q = torch.tensor(w, requires_grad=True)
-    opt = cls([p], lr=1e-2, weight_decay=0.1)
-    topt = torch_cls([q], lr=1e-2, weight_decay=0.1, foreach=False)
-    for step in range(20):
-        g = np.random.default_rng(step).standard_normal(w.shape).astype(np.float32)
-        p.grad, q.grad = nerve.tensor(g), torch.tensor(g)
-        opt.step()
-        topt.step()
+    p, q, opt, topt = step_beside_pytorch(
+        lambda ps: cls(ps, lr=1e-2, weight_decay=0.1),
+        lambda qs: torch_cls(qs, lr=1e-2, weight_decay=0.1, foreach=False),
+    )
     np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6, atol=1e-6)
     for key in ("exp_avg", "exp_avg_sq"):
         np.testing.assert_allclose(opt.state[p][key].numpy(), topt.state[q][key].numpy(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from float32_twin import SHAPES, float32_params, step_beside_pytorch
 
 import nerve
 from nerve import _kernels, optim
@@ -19,17 +20,11 @@ VARIANTS = [
     dict(lr=0.05, momentum=0.9, dampening=0.3),
     dict(lr=0.05, momentum=0.9, nesterov=True),
 ]
-SHAPES = [(7, 5), (3,), (1,), (0, 4), (2, 3, 4)]
 
 
 def _run(kwargs, enabled, monkeypatch, steps=5, transposed=False):
     monkeypatch.setattr(_kernels, "enabled", enabled)
-    rng = np.random.default_rng(0)
-    params = []
-    for shape in SHAPES:
-        w = rng.standard_normal(shape).astype(np.float32)
-        t = nerve.tensor(w.T.copy()).T if transposed else nerve.tensor(w)  # a gappy/F-order view
-        params.append(nerve.nn.Parameter(t))
+    params = float32_params(transposed)
     opt = optim.SGD(params, **kwargs)
     for step in range(steps):
         for p in params:
@@ -60,17 +55,8 @@ def test_compiled_update_gives_the_numpy_bits(kwargs, transposed, monkeypatch):
 
 
 def test_compiled_momentum_update_tracks_pytorch():
-    rng = np.random.default_rng(1)
-    w = rng.standard_normal((16, 8)).astype(np.float32)
-    p = nerve.nn.Parameter(nerve.tensor(w))
-    q = torch.tensor(w, requires_grad=True)
-    opt = optim.SGD([p], lr=0.05, momentum=0.9)
-    topt = torch.optim.SGD([q], lr=0.05, momentum=0.9)
-    for step in range(20):
-        g = np.random.default_rng(step).standard_normal(w.shape).astype(np.float32)
-        p.grad, q.grad = nerve.tensor(g), torch.tensor(g)
-        opt.step()
-        topt.step()
+    p, q, opt, topt = step_beside_pytorch(lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9),
+                                          lambda qs: torch.optim.SGD(qs, lr=0.05, momentum=0.9))
     np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(opt.state[p]["momentum_buffer"].numpy(),
                                topt.state[q]["momentum_buffer"].numpy(), rtol=1e-6, atol=1e-6)

@@ -248,7 +248,7 @@ class LSTMLayer(Function):
         fused = _kernels.usable(acts, w_t, grad_out._data)
         if fused:
             d_out = xp.ascontiguousarray(grad_out._data)  # as the output: (N, T, H) or (T, N, H)
-            grad_b = xp.zeros(width, dtype=xp.float64)
+            bias_grad_sum = xp.zeros(width, dtype=xp.float64)  # the kernel adds each step's
         else:
             d_out = _time_major(grad_out._data, ctx.batch_first)  # (T, N, H)
             d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1))  # (T, H, N)
@@ -257,7 +257,8 @@ class LSTMLayer(Function):
         for t, prev, _new in reversed(_slots(steps, ctx.reverse)):
             if fused:  # the gate math below in one compiled pass
                 _kernels.lstm_step_backward(
-                    acts[t], tanh_c[t], cs[prev], dh, d_out, dc, d_pre[t], grad_b, t, ctx.batch_first
+                    acts[t], tanh_c[t], cs[prev], dh, d_out, dc, d_pre[t], bias_grad_sum, t,
+                    ctx.batch_first,
                 )
                 xp.matmul(w_t, d_pre[t], out=dh)
                 continue
@@ -285,7 +286,7 @@ class LSTMLayer(Function):
             xp.matmul(w_t, d, out=dh)
         need = ctx.needs_input_grad
         d_rows = xp.ascontiguousarray(d_pre.transpose(1, 0, 2)).reshape(width, steps * n)
-        grad_x = grad_w_ih = grad_w_hh = None
+        grad_x = grad_w_ih = grad_w_hh = grad_b = None
         if need[0]:
             grad_x = (w_ih._data.T @ d_rows).reshape(-1, steps, n)  # (I, T, N)
             grad_x = xp.ascontiguousarray(
@@ -298,9 +299,7 @@ class LSTMLayer(Function):
             prev_rows = xp.ascontiguousarray(prev.transpose(1, 0, 2)).reshape(hidden, -1)
             grad_w_hh = d_rows @ prev_rows.T
         if need[3] or need[4]:
-            grad_b = grad_b.astype(hs.dtype) if fused else d_rows.sum(axis=1)
-        else:
-            grad_b = None
+            grad_b = bias_grad_sum.astype(hs.dtype) if fused else d_rows.sum(axis=1)
         return _wrap_all(
             grad_x,
             grad_w_ih,
