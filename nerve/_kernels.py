@@ -143,24 +143,26 @@ def exp_(x):
 
 
 @_jit
-def lstm_step_forward(pre, bias, product, c_prev, acts, c_new, tanh_c, h_new, out, t, batch_first):
+def lstm_step_forward(z, bias, product, c_prev, c_new, tanh_c, h_new, out, t, batch_first):
     """Step t of an LSTM on transposed (feature, batch) arrays, gates stacked as rows i, f, g, o:
-    z = pre + bias + product (4H, N); i, f, o = sigma(z); g = tanh(z); c = f c_prev + i g;
-    h = o tanh(c). Writes the activations, c, tanh(c) and h, and h^T into the layer's output
-    ``out`` at step t: out[:, t] (batch_first, (N, T, H)) or out[t] ((T, N, H))."""
+    z += bias + product (4H, N); i, f, o = sigma(z); g = tanh(z); c = f c_prev + i g;
+    h = o tanh(c). ``z`` comes in holding the step's input projections and leaves holding the
+    activations (in place: one array, not two, passes through the cache). Writes c, tanh(c) and
+    h, and h^T into the layer's output ``out`` at step t: out[:, t] (batch_first, (N, T, H)) or
+    out[t] ((T, N, H))."""
     hidden, n = c_prev.shape
     for j in range(hidden):
         b_i, b_f = bias[j], bias[hidden + j]
         b_g, b_o = bias[2 * hidden + j], bias[3 * hidden + j]
         for b in range(n):
-            i = _sigmoid(pre[j, b] + b_i + product[j, b])
-            f = _sigmoid(pre[hidden + j, b] + b_f + product[hidden + j, b])
-            g = _tanh(pre[2 * hidden + j, b] + b_g + product[2 * hidden + j, b])
-            o = _sigmoid(pre[3 * hidden + j, b] + b_o + product[3 * hidden + j, b])
-            acts[j, b] = i
-            acts[hidden + j, b] = f
-            acts[2 * hidden + j, b] = g
-            acts[3 * hidden + j, b] = o
+            i = _sigmoid(z[j, b] + b_i + product[j, b])
+            f = _sigmoid(z[hidden + j, b] + b_f + product[hidden + j, b])
+            g = _tanh(z[2 * hidden + j, b] + b_g + product[2 * hidden + j, b])
+            o = _sigmoid(z[3 * hidden + j, b] + b_o + product[3 * hidden + j, b])
+            z[j, b] = i
+            z[hidden + j, b] = f
+            z[2 * hidden + j, b] = g
+            z[3 * hidden + j, b] = o
             c = f * c_prev[j, b] + i * g
             c_new[j, b] = c
             tc = _tanh(c)
@@ -174,12 +176,12 @@ def lstm_step_forward(pre, bias, product, c_prev, acts, c_new, tanh_c, h_new, ou
 
 
 @_jit
-def lstm_step_backward(acts, tanh_c, c_prev, dh, d_out, dc, d, db, t, batch_first):
+def lstm_step_backward(z, tanh_c, c_prev, dh, d_out, dc, db, t, batch_first):
     """The gradients of step t of an LSTM (see ``lstm_step_forward``): with dh += d_out[t]^T
     (``d_out`` the layer's output gradient, laid out as its output) and dc += dh o (1 - tanh(c)^2),
-    the gate gradients d = (dc g, dc c_prev, dc i, dh tanh(c)) times each activation's slope
-    (sigma' = s (1 - s), tanh' = 1 - g^2), written to d (4H, N) and summed over the batch into
-    db (4H,); then dc = dc f."""
+    the gate gradients (dc g, dc c_prev, dc i, dh tanh(c)) times each activation's slope
+    (sigma' = s (1 - s), tanh' = 1 - g^2), summed over the batch into db (4H,); then dc = dc f.
+    ``z`` (4H, N) comes in holding the activations i, f, g, o and leaves holding their gradients."""
     hidden, n = dc.shape
     for b in range(n):
         row = d_out[b, t] if batch_first else d_out[t, b]
@@ -188,10 +190,10 @@ def lstm_step_backward(acts, tanh_c, c_prev, dh, d_out, dc, d, db, t, batch_firs
     for j in range(hidden):
         s_i = s_f = s_g = s_o = _F(0.0)
         for b in range(n):
-            i = acts[j, b]
-            f = acts[hidden + j, b]
-            g = acts[2 * hidden + j, b]
-            o = acts[3 * hidden + j, b]
+            i = z[j, b]
+            f = z[hidden + j, b]
+            g = z[2 * hidden + j, b]
+            o = z[3 * hidden + j, b]
             tc = tanh_c[j, b]
             h_grad = dh[j, b]
             c_grad = dc[j, b] + h_grad * o * (_ONE - tc * tc)
@@ -199,10 +201,10 @@ def lstm_step_backward(acts, tanh_c, c_prev, dh, d_out, dc, d, db, t, batch_firs
             d_f = c_grad * c_prev[j, b] * (f * (_ONE - f))
             d_g = c_grad * i * (_ONE - g * g)
             d_o = h_grad * tc * (o * (_ONE - o))
-            d[j, b] = d_i
-            d[hidden + j, b] = d_f
-            d[2 * hidden + j, b] = d_g
-            d[3 * hidden + j, b] = d_o
+            z[j, b] = d_i
+            z[hidden + j, b] = d_f
+            z[2 * hidden + j, b] = d_g
+            z[3 * hidden + j, b] = d_o
             s_i += d_i
             s_f += d_f
             s_g += d_g

@@ -92,6 +92,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                     "saved tensors after they were freed). Pass retain_graph=True to the first "
                     "backward() if you need to backward through the graph again."
                 )
+            node.buffers_reusable = not retain_graph
             grads = node.backward(node, *grads_in)
             if type(grads) is not tuple:
                 grads = (grads,)

@@ -77,6 +77,9 @@ class Function:
     _out_hooks = None  # {output index: [hook]}, from Tensor.register_hook on a non-leaf
     _retained = None  # {output index: weakref to the Tensor}, from Tensor.retain_grad
     _grads = None  # during backward: the gradients of the outputs, summed so far
+    # Set by the engine before it calls backward: True when this is the node's last backward
+    # (no retain_graph), so backward may overwrite what forward left on ctx, as scratch.
+    buffers_reusable = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):

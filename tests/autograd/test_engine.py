@@ -53,6 +53,30 @@ def test_retain_graph_allows_a_second_backward():
         y.backward()
 
 
+def test_a_node_is_told_whether_its_backward_is_the_last():
+    """ctx.buffers_reusable: True only on a backward that frees the graph, so an op may reuse
+    what its forward kept as scratch (the LSTM layer does) without spoiling a second backward."""
+    seen = []
+
+    class Records(nerve.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x._data * 2.0
+
+        @staticmethod
+        def backward(ctx, grad):
+            seen.append(ctx.buffers_reusable)
+            return grad * 2.0
+
+    x = nerve.tensor([1.0, 2.0], requires_grad=True)
+    y = Records.apply(x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    autograd.grad(Records.apply(x).sum(), [x], retain_graph=True)
+    autograd.grad(Records.apply(x).sum(), [x])
+    assert seen == [False, True, False, True]
+
+
 def test_a_failed_backward_leaves_no_partial_gradients_in_the_graph():
     calls = []
 

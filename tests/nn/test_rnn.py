@@ -91,6 +91,23 @@ def test_matches_torch_float32_long_sequence(kind):
     _compare_grads(module, twin, scale=50)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lstm_backward_twice_with_retain_graph(dtype):
+    """On the graph's last backward the LSTM layer writes its gate gradients over the saved
+    activations; under retain_graph it keeps them, so a second backward gives the same gradients."""
+    module, _ = _make("LSTM", dtype, batch_first=True)
+    x = nerve.tensor(np.random.default_rng(4).standard_normal((N, 9, H_IN)).astype(dtype),
+                     requires_grad=True)
+    out, (h_n, c_n) = module(x)
+    loss = (out * out).sum() + h_n.sum() + (c_n * c_n).sum()
+    loss.backward(retain_graph=True)
+    first = [x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in module.parameters()]
+    loss.backward()
+    second = [x.grad.numpy()] + [p.grad.numpy() for p in module.parameters()]
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_allclose(b, 2 * a, rtol=1e-6 if dtype == "float32" else 1e-12)
+
+
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 def test_rnn_nonlinearity(nonlinearity):
     module, twin = _make("RNN", "float64", nonlinearity=nonlinearity, bias=False)
