@@ -108,6 +108,27 @@ def test_lstm_backward_twice_with_retain_graph(dtype):
         np.testing.assert_allclose(b, 2 * a, rtol=1e-6 if dtype == "float32" else 1e-12)
 
 
+@pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_empty_batch_and_empty_sequence(kind, batch_first):
+    """An empty batch gives empty outputs, as in PyTorch. An empty sequence (PyTorch raises)
+    gives an empty output and the initial state as the final one, gradient flowing to h0."""
+    for batch, steps in ((0, 5), (3, 0)):
+        module = getattr(nn, kind)(4, 6, batch_first=batch_first)
+        shape = (batch, steps, 4) if batch_first else (steps, batch, 4)
+        x = nerve.zeros(*shape, requires_grad=True)
+        h0 = nerve.randn(1, batch, 6, requires_grad=True)
+        state = (h0, nerve.zeros(1, batch, 6)) if kind == "LSTM" else h0
+        out, final = module(x, state)
+        h_n = final[0] if kind == "LSTM" else final
+        assert tuple(out.shape) == shape[:2] + (6,)
+        (out.sum() + h_n.sum()).backward()
+        assert tuple(x.grad.shape) == shape
+        if steps == 0:
+            np.testing.assert_array_equal(h_n.detach().numpy(), h0.detach().numpy())
+            np.testing.assert_array_equal(h0.grad.numpy(), np.ones((1, batch, 6)))
+
+
 @pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
 def test_rnn_nonlinearity(nonlinearity):
     module, twin = _make("RNN", "float64", nonlinearity=nonlinearity, bias=False)

@@ -170,7 +170,9 @@ class LSTMLayer(Function):
     them strided as (4H, T, N) instead cost more than the copy: a page per row and step.)
     One (T, 4H, N) buffer holds the projections, then the activations, then (on the graph's last
     backward) the gate gradients: each step's block is overwritten in place, so a third as many
-    bytes pass through the cache as with three buffers.
+    bytes pass through the cache as with three buffers. The input stays as rows: (T, N, I) (one
+    copy when batch_first, whole rows of I), which the input projections read as a transposed
+    operand and the products for dW_ih (d (T N, I)) and dx ((T N, 4H) x (4H, I)) use as they are.
     """
 
     @staticmethod
@@ -180,9 +182,9 @@ class LSTMLayer(Function):
         steps, n, in_size = xt.shape
         width = w_hh._data.shape[0]
         hidden = width // 4
-        x_rows = xp.ascontiguousarray(xt.transpose(2, 0, 1)).reshape(in_size, steps * n)
+        x_tn = xp.ascontiguousarray(xt)  # a copy only when batch_first: rows of I stay whole
         # (4H, I) x (I, N) for every t: (T, 4H, N)
-        pre = xp.matmul(w_ih._data, x_rows.reshape(in_size, steps, n).transpose(1, 0, 2))
+        pre = xp.matmul(w_ih._data, x_tn.transpose(0, 2, 1))
         dtype = pre.dtype
         bias = xp.zeros(width, dtype=dtype)
         for b in (b_ih, b_hh):
@@ -230,8 +232,8 @@ class LSTMLayer(Function):
         if not fused:
             states = hs[:-1] if reverse else hs[1:]  # (T, H, N)
             out[...] = states.transpose(2, 0, 1) if batch_first else states.transpose(0, 2, 1)
-        ctx.save_for_backward(w_ih, w_hh)
-        ctx.x_rows, ctx.acts, ctx.hs, ctx.cs, ctx.tanh_c = x_rows, acts, hs, cs, tanh_c
+        ctx.save_for_backward(x, w_ih, w_hh)  # x: x_tn may be its array (version-checked)
+        ctx.x_tn, ctx.acts, ctx.hs, ctx.cs, ctx.tanh_c = x_tn, acts, hs, cs, tanh_c
         ctx.reverse, ctx.batch_first = reverse, batch_first
         last = 0 if reverse else steps
         return out, hs[last].T.copy(), cs[last].T.copy()
@@ -239,7 +241,7 @@ class LSTMLayer(Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out, grad_hn, grad_cn):
-        w_ih, w_hh = ctx.saved_tensors
+        _x, w_ih, w_hh = ctx.saved_tensors
         acts, hs, cs, tanh_c = ctx.acts, ctx.hs, ctx.cs, ctx.tanh_c
         xp = array_module(hs)
         steps, width, n = acts.shape
@@ -291,12 +293,11 @@ class LSTMLayer(Function):
         d_rows = xp.ascontiguousarray(d_pre.transpose(1, 0, 2)).reshape(width, steps * n)
         grad_x = grad_w_ih = grad_w_hh = grad_b = None
         if need[0]:
-            grad_x = (w_ih._data.T @ d_rows).reshape(-1, steps, n)  # (I, T, N)
-            grad_x = xp.ascontiguousarray(
-                grad_x.transpose(2, 1, 0) if ctx.batch_first else grad_x.transpose(1, 2, 0)
-            )
+            grad_x = (d_rows.T @ w_ih._data).reshape(steps, n, w_ih.shape[1])  # (T, N, I)
+            if ctx.batch_first:
+                grad_x = xp.ascontiguousarray(grad_x.transpose(1, 0, 2))
         if need[1]:
-            grad_w_ih = d_rows @ ctx.x_rows.T
+            grad_w_ih = d_rows @ ctx.x_tn.reshape(steps * n, w_ih.shape[1])
         if need[2]:
             prev = hs[1:] if ctx.reverse else hs[:-1]  # (T, H, N): h_{t-1} of step t
             prev_rows = xp.ascontiguousarray(prev.transpose(1, 0, 2)).reshape(hidden, -1)
