@@ -341,3 +341,41 @@ def test_the_parallel_twin_has_a_cache_name_of_its_own():
     serial, parallel = _kernels.conv_direct_forward, _kernels.conv_direct_forward_parallel
     assert serial.py_func.__qualname__ != parallel.py_func.__qualname__
     assert parallel.targetoptions.get("parallel") and not serial.targetoptions.get("parallel")
+
+
+@pytest.mark.parametrize(
+    ("shape", "normalized", "affine"),
+    [((4, 7, 33), (33,), True), ((4, 7, 33), (7, 33), True), ((5, 16), (16,), False),
+     ((1, 1), (1,), True), ((0, 8), (8,), True)],
+)
+def test_layer_norm_row_kernels_match_the_numpy_path(shape, normalized, affine, monkeypatch):
+    rng = np.random.default_rng(5)
+    x_np = (rng.standard_normal(shape) * 3 + 1).astype(np.float32)
+    g_np = rng.standard_normal(shape).astype(np.float32)
+    w_np = rng.standard_normal(normalized).astype(np.float32)
+    b_np = rng.standard_normal(normalized).astype(np.float32)
+    calls = []
+    forward = _kernels.layer_norm_rows_forward
+    monkeypatch.setattr(_kernels, "layer_norm_rows_forward",
+                        lambda *a: calls.append(1) or forward(*a))
+
+    def run():
+        x = nerve.tensor(x_np, requires_grad=True)
+        params = [nerve.tensor(a, requires_grad=True) for a in (w_np, b_np)] if affine else []
+        y = F.layer_norm(x, normalized, *params)
+        y.backward(nerve.tensor(g_np))
+        return [y.detach().numpy(), x.grad.numpy()] + [p.grad.numpy() for p in params]
+
+    compiled = _run(run, True, monkeypatch)
+    assert len(calls) == (1 if x_np.size else 0)
+    plain = _run(run, False, monkeypatch)
+    assert len(calls) == (1 if x_np.size else 0)  # the NumPy path ran the second time
+    for a, b in zip(compiled, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_layer_norm_on_a_strided_input_takes_the_numpy_path(monkeypatch):
+    x = nerve.randn(8, 6).T  # (6, 8), not contiguous
+    monkeypatch.setattr(_kernels, "layer_norm_rows_forward", None)  # would fail if called
+    y = F.layer_norm(x, (8,))
+    np.testing.assert_allclose(y.numpy().mean(axis=1), 0, atol=1e-6)

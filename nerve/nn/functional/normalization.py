@@ -20,8 +20,11 @@ Tensor ops, so it differentiates again.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from nerve import _kernels
 from nerve.autograd import grad_mode
 from nerve.autograd.function import Function
 from nerve.device import array_module
@@ -59,10 +62,16 @@ class Normalize(Function):
     ``from_x`` they are x's own statistics over ``axes`` (training batch norm, layer norm, group
     norm) and the gradient flows through them; otherwise they are constants (batch norm in eval
     mode). ``weight``/``bias`` (or None) are viewed as ``param_shape``, which broadcasts against x.
+    With ``mean`` None (layer norm on float32 rows, see ``layer_norm``) a compiled kernel computes
+    the statistics and the output in one pass per row, and another the gradients.
     """
+
+    _row_size = None  # D, when forward ran the row kernel on x viewed as (R, D)
 
     @staticmethod
     def forward(ctx, x, weight, bias, mean, rstd, axes, param_shape, from_x, eps, centered=None):
+        if mean is None:
+            return _layer_norm_rows(ctx, x, weight, bias, axes, param_shape, eps)
         # centered: x - mean when the caller already has it (an array this op may overwrite)
         xhat = x._data - mean if centered is None else centered
         xhat *= rstd
@@ -88,7 +97,55 @@ class Normalize(Function):
         return _backward_tensors(ctx, grad, x, weight, need_x, need_w, need_b)
 
 
+def _layer_norm_rows(ctx, x, weight, bias, axes, param_shape, eps):
+    """Normalize's forward for layer norm with the row kernel: x viewed as (R, D)."""
+    data = x._data
+    d = math.prod(param_shape)
+    rows = data.size // d
+    flat = data.reshape(rows, d)
+    y, xhat = np.empty_like(flat), np.empty_like(flat)
+    mean, rstd = np.empty(rows, data.dtype), np.empty(rows, data.dtype)
+    _kernels.layer_norm_rows_forward(flat, _row_weight(weight, d), _row_bias(bias, d), eps, y,
+                                     xhat, mean, rstd)
+    if ctx.needs_input_grad:
+        kept = data.shape[: data.ndim - len(param_shape)] + (1,) * len(param_shape)
+        ctx.save_for_backward(x, weight)
+        ctx.xhat, ctx.rstd, ctx.mean = xhat.reshape(data.shape), rstd.reshape(kept), mean.reshape(kept)
+        ctx.meta = (axes, param_shape, True, eps)
+        ctx.bias_shape = bias._data.shape if bias is not None else None
+        ctx._row_size = d
+    return y.reshape(data.shape)
+
+
+def _row_weight(weight, d):
+    return weight._data.reshape(d) if weight is not None else np.ones(d, np.float32)
+
+
+def _row_bias(bias, d):
+    return bias._data.reshape(d) if bias is not None else np.zeros(d, np.float32)
+
+
+def _backward_rows(ctx, g, weight, need_x, need_w, need_b):
+    """The gradients of ``_layer_norm_rows`` with the row kernel."""
+    d = ctx._row_size
+    xhat = ctx.xhat
+    rows = xhat.size // d
+    dx = np.empty((rows, d), xhat.dtype)
+    dw, db = np.zeros(d), np.zeros(d)  # float64 sums over the rows
+    _kernels.layer_norm_rows_backward(
+        np.ascontiguousarray(g).reshape(rows, d), xhat.reshape(rows, d), ctx.rstd.reshape(rows),
+        _row_weight(weight, d), dx, dw, db,
+    )
+    dtype = xhat.dtype
+    grad_x = Tensor._wrap(dx.reshape(xhat.shape)) if need_x else None
+    grad_w = Tensor._wrap(dw.astype(dtype).reshape(weight._data.shape)) if need_w else None
+    grad_b = Tensor._wrap(db.astype(dtype).reshape(ctx.bias_shape)) if need_b else None
+    return grad_x, grad_w, grad_b, None, None, None, None, None, None, None
+
+
 def _backward_arrays(ctx, g, x, weight, need_x, need_w, need_b):
+    if ctx._row_size is not None and _kernels.usable(g):
+        return _backward_rows(ctx, g, weight, need_x, need_w, need_b)
     axes, param_shape, from_x, _ = ctx.meta
     xhat, rstd = ctx.xhat, ctx.rstd
     grad_x = grad_w = grad_b = None
@@ -100,7 +157,7 @@ def _backward_arrays(ctx, g, x, weight, need_x, need_w, need_b):
         dxhat = g * weight._data.reshape(param_shape) if weight is not None else g
         if from_x:
             m1 = dxhat.mean(axis=axes, keepdims=True)
-            m2 = _sum_product(dxhat, xhat, rstd.shape) * (rstd.size / xhat.size)
+            m2 = _sum_product(dxhat, xhat, rstd.shape) / _count(xhat, axes)
             dx = xhat * m2
             dx += m1
             dx -= dxhat
@@ -136,12 +193,17 @@ def _backward_tensors(ctx, grad, x, weight, need_x, need_w, need_b):
     return grad_x, grad_w, grad_b, None, None, None, None, None, None, None
 
 
+def _count(arr, axes):
+    """How many entries each statistic is taken over (the product of the ``axes`` sizes)."""
+    return math.prod(arr.shape[a] for a in axes)
+
+
 def _stats(data, axes, eps):
     """mean, biased var and 1/sqrt(var + eps) over ``axes`` (kept as size 1), and x - mean."""
     xp = array_module(data)
     mean = data.mean(axis=axes, keepdims=True)
     centered = data - mean
-    var = _sum_product(centered, centered, mean.shape) * (mean.size / data.size)
+    var = _sum_product(centered, centered, mean.shape) / _count(data, axes)
     rstd = 1.0 / xp.sqrt(var + eps)
     return mean, var, rstd.astype(data.dtype, copy=False), centered
 
@@ -174,7 +236,12 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
     _check_param(weight, "weight", shape, "layer_norm")
     _check_param(bias, "bias", shape, "layer_norm")
     axes = tuple(range(x._data.ndim - k, x._data.ndim))
-    mean, _, rstd, centered = _stats(x._data, axes, eps)
+    data = x._data
+    params = [p._data for p in (weight, bias) if p is not None]
+    if _kernels.usable(data, *params) and data.flags.c_contiguous and data.size:
+        # mean None: Normalize computes the statistics in its row kernel
+        return Normalize.apply(x, weight, bias, None, None, axes, shape, True, eps)
+    mean, _, rstd, centered = _stats(data, axes, eps)
     return Normalize.apply(x, weight, bias, mean, rstd, axes, shape, True, eps, centered)
 
 
