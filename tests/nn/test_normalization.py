@@ -292,3 +292,29 @@ def test_no_graph_when_nothing_requires_grad():
     ln = nn.LayerNorm(4).requires_grad_(False)
     y = ln(nerve.randn(2, 4))
     assert not y.requires_grad and y.grad_fn is None
+
+
+@pytest.mark.parametrize(
+    ("make", "shape"),
+    [
+        (lambda m: m.BatchNorm2d(3), (0, 3, 4, 4)),
+        (lambda m: m.BatchNorm1d(3), (0, 3)),
+        (lambda m: m.BatchNorm1d(3), (0, 3, 5)),
+        (lambda m: m.GroupNorm(3, 3), (0, 3, 4)),
+        (lambda m: m.LayerNorm(4), (0, 3, 4)),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_empty_batch_matches_torch(make, shape, dtype):
+    """An empty batch gives an empty output, zero parameter gradients and, for batch norm in
+    training, running statistics left as they were (PyTorch's behaviour)."""
+    module, twin = make(nn), make(torch.nn)
+    module.to(getattr(nerve, dtype))
+    twin.to(getattr(torch, dtype))
+    x, tx, y, ty = _run_both(module, twin, np.zeros(shape, dtype))
+    assert tuple(y.shape) == tuple(ty.shape) == shape
+    assert tuple(x.grad.shape) == shape
+    _check_grads(module, twin, x, tx)
+    for (name, b), (_, tb) in zip(module.named_buffers(), twin.named_buffers(), strict=False):
+        if name != "num_batches_tracked":
+            assert_close(b, tb, what=name)

@@ -283,9 +283,14 @@ def batch_norm(
         _check_param(t, name, (c,), "batch_norm")
     shape = x._data.shape
     # NOTE: (N, C, H, W) is viewed as (N, C, H*W): one spatial dim makes the reductions faster.
-    flat = x.reshape(shape[0], c, -1) if x._data.ndim > 3 else x
+    flat = x.reshape(shape[0], c, math.prod(shape[2:])) if x._data.ndim > 3 else x
     axes = (0,) + tuple(range(2, flat._data.ndim))
     param_shape = (c,) + (1,) * (flat._data.ndim - 2)
+    if x._data.size == 0:  # nothing to normalize or learn from: an empty output, as PyTorch's
+        xp = array_module(x._data)
+        mean = xp.zeros((1,) + param_shape, dtype=x._data.dtype)
+        out = Normalize.apply(flat, weight, bias, mean, mean + 1, axes, param_shape, False, eps)
+        return out.reshape(shape) if flat is not x else out
     use_batch = training or running_mean is None or running_var is None
     if use_batch:
         m = x._data.size // max(c, 1)
@@ -339,7 +344,8 @@ def group_norm(x, num_groups: int, weight=None, bias=None, eps: float = 1e-5):
         )
     _check_param(weight, "weight", (c,), "group_norm")
     _check_param(bias, "bias", (c,), "group_norm")
-    grouped = x.reshape(n, num_groups, c // num_groups, -1)  # (N, G, C/G, S)
+    spatial = math.prod(x._data.shape[2:])
+    grouped = x.reshape(n, num_groups, c // num_groups, spatial)  # (N, G, C/G, S)
     axes = (2, 3)
     mean, _, rstd, centered = _stats(grouped._data, axes, eps)
     param_shape = (num_groups, c // num_groups, 1)
