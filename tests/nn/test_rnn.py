@@ -108,6 +108,32 @@ def test_lstm_backward_twice_with_retain_graph(dtype):
         np.testing.assert_allclose(b, 2 * a, rtol=1e-6 if dtype == "float32" else 1e-12)
 
 
+def test_lstm_backward_interrupted_midway_cannot_be_rerun_silently(monkeypatch):
+    """The last backward overwrites the saved activations as it goes; if it stops half-way
+    (an error, Ctrl-C), running it again must fail, not give wrong gradients."""
+    from nerve import _kernels
+
+    if not _kernels.enabled:
+        pytest.skip("the in-place backward is the compiled kernels' path")
+    module, _ = _make("LSTM", "float32", batch_first=True)
+    out, _ = module(nerve.randn(N, 6, H_IN))
+    grad = nerve.ones(*out.shape)  # backward from the layer's own output: its node runs first
+    calls = []
+    step = _kernels.lstm_step_backward
+
+    def fails_on_the_third(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return step(*args)
+
+    monkeypatch.setattr(_kernels, "lstm_step_backward", fails_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        out.backward(grad)
+    with pytest.raises(RuntimeError, match="LSTM: a backward through this graph was interrupted"):
+        out.backward(grad)
+
+
 @pytest.mark.parametrize("kind", ["RNN", "GRU", "LSTM"])
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_empty_batch_and_empty_sequence(kind, batch_first):

@@ -243,6 +243,11 @@ class LSTMLayer(Function):
     def backward(ctx, grad_out, grad_hn, grad_cn):
         _x, w_ih, w_hh = ctx.saved_tensors
         acts, hs, cs, tanh_c = ctx.acts, ctx.hs, ctx.cs, ctx.tanh_c
+        if acts is None:
+            raise RuntimeError(
+                "LSTM: a backward through this graph was interrupted after it had begun to "
+                "overwrite the saved activations; run the forward again"
+            )
         xp = array_module(hs)
         steps, width, n = acts.shape
         hidden = width // 4
@@ -252,6 +257,8 @@ class LSTMLayer(Function):
         fused = _kernels.usable(acts, w_t, grad_out._data)
         if fused:  # the kernel turns each step's activations into its gate gradients, in place
             d_pre = acts if ctx.buffers_reusable else acts.copy()  # (T, 4H, N)
+            if d_pre is acts:
+                ctx.acts = None  # from here on they are no longer the activations
             d_out = xp.ascontiguousarray(grad_out._data)  # as the output: (N, T, H) or (T, N, H)
             bias_grad_sum = xp.zeros(width, dtype=xp.float64)  # the kernel adds each step's
         else:
