@@ -217,6 +217,18 @@ def lstm_step_backward(z, tanh_c, c_prev, dh, d_out, dc, db, t, batch_first):
 
 
 @_jit
+def swap_leading_axes(src, dst):
+    """dst[j, i] = src[i, j] for src (A, B, C) and dst (B, A, C): a transposing copy that moves
+    whole rows of C. NumPy's copy of the transposed view reads src in dst's order (A streams at
+    once) and took about twice as long on the LSTM's (64, 1024, 32); this one reads src in order."""
+    a, b, c = src.shape
+    for i in range(a):
+        for j in range(b):
+            for k in range(c):
+                dst[j, i, k] = src[i, j, k]
+
+
+@_jit
 def layer_norm_rows_forward(x, weight, bias, eps, y, xhat, mean, rstd):
     """Layer norm of each row of x (R, D): mean, biased variance (two passes, summed in float64),
     rstd = 1 / sqrt(var + eps), xhat = (x - mean) rstd and y = xhat weight + bias (weight, bias:

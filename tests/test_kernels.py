@@ -379,3 +379,11 @@ def test_layer_norm_on_a_strided_input_takes_the_numpy_path(monkeypatch):
     monkeypatch.setattr(_kernels, "layer_norm_rows_forward", None)  # would fail if called
     y = F.layer_norm(x, (8,))
     np.testing.assert_allclose(y.numpy().mean(axis=1), 0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(64, 1024, 32), (3, 5, 7), (1, 1, 1), (0, 4, 2), (4, 0, 2)])
+def test_swap_leading_axes_is_numpys_transposing_copy(shape):
+    src = np.random.default_rng(6).standard_normal(shape).astype(np.float32)
+    dst = np.empty((shape[1], shape[0], shape[2]), np.float32)
+    _kernels.swap_leading_axes(src, dst)
+    np.testing.assert_array_equal(dst, src.transpose(1, 0, 2))

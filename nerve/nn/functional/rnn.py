@@ -60,6 +60,15 @@ def _state_buffers(xp, steps, n, hidden, dtype, reverse, init):
     return buf
 
 
+def _swap_leading_axes(xp, a):
+    """A contiguous copy of a (A, B, C) laid out as (B, A, C)."""
+    if _kernels.usable(a) and a.flags.c_contiguous:
+        out = xp.empty((a.shape[1], a.shape[0], a.shape[2]), dtype=a.dtype)
+        _kernels.swap_leading_axes(a, out)
+        return out
+    return xp.ascontiguousarray(a.transpose(1, 0, 2))
+
+
 def _transposed_states(xp, steps, hidden, n, dtype, reverse, init):
     """A (T+1, H, N) state buffer (slots as in ``_state_buffers``), holding ``init``^T."""
     buf = xp.empty((steps + 1, hidden, n), dtype=dtype)
@@ -182,7 +191,8 @@ class LSTMLayer(Function):
         steps, n, in_size = xt.shape
         width = w_hh._data.shape[0]
         hidden = width // 4
-        x_tn = xp.ascontiguousarray(xt)  # a copy only when batch_first: rows of I stay whole
+        # (T, N, I): a copy only when batch_first, moving whole rows of I
+        x_tn = _swap_leading_axes(xp, x._data) if batch_first else xp.ascontiguousarray(xt)
         # (4H, I) x (I, N) for every t: (T, 4H, N)
         pre = xp.matmul(w_ih._data, x_tn.transpose(0, 2, 1))
         dtype = pre.dtype
@@ -297,17 +307,17 @@ class LSTMLayer(Function):
             dc *= f
             xp.matmul(w_t, d, out=dh)
         need = ctx.needs_input_grad
-        d_rows = xp.ascontiguousarray(d_pre.transpose(1, 0, 2)).reshape(width, steps * n)
+        d_rows = _swap_leading_axes(xp, d_pre).reshape(width, steps * n)
         grad_x = grad_w_ih = grad_w_hh = grad_b = None
         if need[0]:
             grad_x = (d_rows.T @ w_ih._data).reshape(steps, n, w_ih.shape[1])  # (T, N, I)
             if ctx.batch_first:
-                grad_x = xp.ascontiguousarray(grad_x.transpose(1, 0, 2))
+                grad_x = _swap_leading_axes(xp, grad_x)
         if need[1]:
             grad_w_ih = d_rows @ ctx.x_tn.reshape(steps * n, w_ih.shape[1])
         if need[2]:
             prev = hs[1:] if ctx.reverse else hs[:-1]  # (T, H, N): h_{t-1} of step t
-            prev_rows = xp.ascontiguousarray(prev.transpose(1, 0, 2)).reshape(hidden, -1)
+            prev_rows = _swap_leading_axes(xp, prev).reshape(hidden, steps * n)
             grad_w_hh = d_rows @ prev_rows.T
         if need[3] or need[4]:
             grad_b = bias_grad_sum.astype(hs.dtype) if fused else d_rows.sum(axis=1)
