@@ -76,10 +76,7 @@ class Normalize(Function):
         xhat = x._data - mean if centered is None else centered
         xhat *= rstd
         if ctx.needs_input_grad:  # a graph is being recorded
-            ctx.save_for_backward(x, weight)
-            ctx.xhat, ctx.rstd, ctx.mean = xhat, rstd, mean
-            ctx.meta = (axes, param_shape, from_x, eps)
-            ctx.bias_shape = bias._data.shape if bias is not None else None
+            _save(ctx, x, weight, bias, xhat, rstd, mean, (axes, param_shape, from_x, eps))
         if weight is None:
             return xhat if bias is None else xhat + bias._data.reshape(param_shape)
         out = xhat * weight._data.reshape(param_shape)
@@ -109,12 +106,19 @@ def _layer_norm_rows(ctx, x, weight, bias, axes, param_shape, eps):
                                      xhat, mean, rstd)
     if ctx.needs_input_grad:
         kept = data.shape[: data.ndim - len(param_shape)] + (1,) * len(param_shape)
-        ctx.save_for_backward(x, weight)
-        ctx.xhat, ctx.rstd, ctx.mean = xhat.reshape(data.shape), rstd.reshape(kept), mean.reshape(kept)
-        ctx.meta = (axes, param_shape, True, eps)
-        ctx.bias_shape = bias._data.shape if bias is not None else None
+        _save(ctx, x, weight, bias, xhat.reshape(data.shape), rstd.reshape(kept),
+              mean.reshape(kept), (axes, param_shape, True, eps))
         ctx._row_size = d
     return y.reshape(data.shape)
+
+
+def _save(ctx, x, weight, bias, xhat, rstd, mean, meta):
+    """What Normalize's backward reads: x and weight (version-checked), x_hat, the statistics
+    (shaped like x with the normalized axes kept as 1) and (axes, param_shape, from_x, eps)."""
+    ctx.save_for_backward(x, weight)
+    ctx.xhat, ctx.rstd, ctx.mean = xhat, rstd, mean
+    ctx.meta = meta
+    ctx.bias_shape = bias._data.shape if bias is not None else None
 
 
 def _row_weight(weight, d):
