@@ -26,7 +26,7 @@ graph node instead of ~6 per step, and dW_hh is one large matmul instead of 64 s
 
 from __future__ import annotations
 
-from nerve import _kernels
+from nerve import _kernels, _lstm_kernels, threads
 from nerve.autograd.function import Function, once_differentiable
 from nerve.device import array_module, quiet_overflow
 from nerve.ops.elementwise import relu_array, relu_slope
@@ -167,6 +167,20 @@ class RNNLayer(Function):
         )
 
 
+# Fewer rows than this and the LSTM forward stays on the per-step products (blocks of 4 rows
+# by two threads need 8).
+ROW_BLOCKS_MIN_BATCH = 8
+
+
+def _row_blocks_pool(x, w_ih, w_hh, n):
+    """The runner for ``_lstm_kernels.forward`` (see ``threads.blas_pool``), or None where the
+    per-step path runs: not float32 NumPy, no compiled kernels, one thread, a small batch."""
+    if n < ROW_BLOCKS_MIN_BATCH or not _kernels.usable(x, w_ih, w_hh):
+        return None
+    pool = threads.blas_pool()
+    return pool if pool is not None and pool.parts > 1 else None
+
+
 class LSTMLayer(Function):
     """One direction of an LSTM layer, input projection included:
     (x, w_ih, w_hh, b_ih, b_hh, h0, c0) -> (out, h_n, c_n).
@@ -193,8 +207,11 @@ class LSTMLayer(Function):
         hidden = width // 4
         # (T, N, I): a copy only when batch_first, moving whole rows of I
         x_tn = _swap_leading_axes(xp, x._data) if batch_first else xp.ascontiguousarray(xt)
-        # (4H, I) x (I, N) for every t: (T, 4H, N)
-        pre = xp.matmul(w_ih._data, x_tn.transpose(0, 2, 1))
+        w = w_hh._data
+        pool = _row_blocks_pool(x_tn, w_ih._data, w, n)
+        # (4H, I) x (I, N) for every t: (T, 4H, N); the blocks do their own projections
+        pre = (xp.empty((steps, width, n), dtype=x_tn.dtype) if pool is not None
+               else xp.matmul(w_ih._data, x_tn.transpose(0, 2, 1)))
         dtype = pre.dtype
         bias = xp.zeros(width, dtype=dtype)
         for b in (b_ih, b_hh):
@@ -205,10 +222,13 @@ class LSTMLayer(Function):
         cs = _transposed_states(xp, steps, hidden, n, dtype, reverse, c0)
         tanh_c = xp.empty((steps, hidden, n), dtype=dtype)
         out = xp.empty((n, steps, hidden) if batch_first else (steps, n, hidden), dtype=dtype)
-        w = w_hh._data
         product = xp.empty((width, n), dtype=dtype)
         fused = _kernels.usable(pre, w)
-        if not fused:
+        if pool is not None:  # the whole loop below, on blocks of rows (nerve/_lstm_kernels.py)
+            wp = _lstm_kernels.pack_weights(w_ih._data, w)
+            _lstm_kernels.forward(x_tn, wp, bias, acts, cs, hs, tanh_c, out, reverse,
+                                  batch_first, pool)
+        elif not fused:
             pre += bias[:, None]
             scratch = xp.empty((hidden, n), dtype=dtype)
             # NOTE: all four gates in one exp: sigma(s x) = 1 / (1 + e^(-s x)) with s = 2 on the
@@ -216,7 +236,7 @@ class LSTMLayer(Function):
             neg_scale = xp.full((width, 1), -1.0, dtype=dtype)
             neg_scale[2 * hidden : 3 * hidden] = -2.0
         with quiet_overflow(xp):
-            for t, prev, new in _slots(steps, reverse):
+            for t, prev, new in [] if pool is not None else _slots(steps, reverse):
                 a = acts[t]
                 xp.matmul(w, hs[prev], out=product)
                 if fused:  # the gate math below in one compiled pass
@@ -271,13 +291,19 @@ class LSTMLayer(Function):
                 ctx.acts = None  # from here on they are no longer the activations
             d_out = xp.ascontiguousarray(grad_out._data)  # as the output: (N, T, H) or (T, N, H)
             bias_grad_sum = xp.zeros(width, dtype=xp.float64)  # the kernel adds each step's
+            pool = _row_blocks_pool(d_pre, d_out, w_hh._data, n)
+            if pool is not None:  # the whole loop below, on blocks of rows
+                bias_grad_sum = _lstm_kernels.backward(d_pre, tanh_c, cs, d_out, w_hh._data, dh, dc,
+                                                       ctx.reverse, ctx.batch_first, pool)
         else:
             d_out = _time_major(grad_out._data, ctx.batch_first)  # (T, N, H)
             d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1))  # (T, H, N)
             d_pre = xp.empty_like(acts)  # gate gradients, (T, 4H, N)
             scratch = xp.empty((hidden, n), dtype=hs.dtype)
             slope = xp.empty((width, n), dtype=hs.dtype)
-        for t, prev, _new in reversed(_slots(steps, ctx.reverse)):
+        for t, prev, _new in [] if fused and pool is not None else reversed(
+            _slots(steps, ctx.reverse)
+        ):
             if fused:  # the gate math below in one compiled pass
                 _kernels.lstm_step_backward(
                     d_pre[t], tanh_c[t], cs[prev], dh, d_out, dc, bias_grad_sum, t, ctx.batch_first
