@@ -1,24 +1,25 @@
-"""An LSTM layer's forward pass on blocks of batch rows, each block on its own thread (Numba).
+"""An LSTM layer on blocks of batch rows, each block's whole sequence on one thread (Numba).
 
 The rows of a batch never meet in an LSTM: row n's states depend on row n's inputs only. So the
 whole sequence of a block of rows can run on one thread while another block runs on another,
-with no synchronisation per step. A block does, at each step t and for each hidden unit j,
+with no synchronisation per step. Forward, a block does at each step t, for each hidden unit j,
 
-    z[g, j, n] = W[g H + j] . [x_t[n], h_{t-1}[n]] + b[g H + j]      g = i, f, g, o
-    i, f, o = sigma(z); g = tanh(z); c = f c_prev + i g; h = o tanh(c)
+    z[n, g H + j] = W[g H + j] . [x_t[n], h_{t-1}[n]]                  g = i, f, g, o
+    i, f, o = sigma(z + b); g = tanh(z + b); c = f c_prev + i g; h = o tanh(c)
 
-with W = [W_ih W_hh] packed once as (H, 4, I + H): the four gate rows of a unit side by side,
-so a 4 x 4 tile (four gates by four batch rows) reads four weight rows and four input rows and
-keeps sixteen sums in registers. The input projections are inside the same products, so the
-layer makes no separate (T N, I) x (I, 4H) product.
+with W = [W_ih W_hh] packed once a call as (H, 4, I + H): the four gate rows of a unit side by
+side, so that a 4 x 4 tile (four gates by four batch rows) reads four weight rows and four input
+rows and keeps sixteen sums in registers: dot products over a contiguous axis, which LLVM
+vectorizes as sixteen reductions. The input projections are inside the same products.
+Backward, a block does at each step the gate gradients (in place over the activations) and
+dh_{t-1} = dz W_hh with the same kind of tile, over W_hh^T.
 
-It writes the buffers the layer's backward reads, laid out as ``LSTMLayer.forward`` lays them
-out (acts (T, 4H, N), cs and hs (T+1, H, N), tanh_c (T, H, N), out), each block its own
-columns. Blocks start at multiples of 4 rows, so every row takes the same path (a tile, or the
-one-row tail after the last whole tile) however many blocks there are: one block or several
-give the same bits.
+Everything is laid out as rows, (T, N, features): the gate gradients are then the (T N, 4H)
+operand of the weight gradients as they are (one product each, after the loop, on OpenBLAS).
+Blocks start at multiples of 4 rows, so that a row takes the same path (a tile, or the one-row
+tail after the last whole tile) however the batch is split.
 
-Why threads of OpenBLAS's: see ``nerve.threads.blas_pool``.
+Why OpenBLAS's threads run the blocks: see ``nerve.threads._BlasPool``.
 """
 
 from __future__ import annotations
@@ -27,53 +28,19 @@ import numpy as np
 
 from nerve._kernels import _F, _FASTMATH, _ONE, _jit, _sigmoid, _tanh, numba
 
-_RECORD = 21  # int64 fields in a block's record (see forward_task, backward_task)
-
-
-@_jit
-def _gates(z, bias, c_prev, c_new, th):
-    """z (4, H, R): the block's gate sums, turned into i, f, g, o in place; c_new (H, R) =
-    f c_prev + i g; th[0] = tanh(c_new), th[1] = h = o tanh(c_new)."""
-    hidden, rows = c_prev.shape
-    for j in range(hidden):
-        b_i, b_f = bias[j], bias[hidden + j]
-        b_g, b_o = bias[2 * hidden + j], bias[3 * hidden + j]
-        for r in range(rows):
-            i = _sigmoid(z[0, j, r] + b_i)
-            f = _sigmoid(z[1, j, r] + b_f)
-            g = _tanh(z[2, j, r] + b_g)
-            o = _sigmoid(z[3, j, r] + b_o)
-            z[0, j, r] = i
-            z[1, j, r] = f
-            z[2, j, r] = g
-            z[3, j, r] = o
-            c = f * c_prev[j, r] + i * g
-            c_new[j, r] = c
-            tc = _tanh(c)
-            th[0, j, r] = tc
-            th[1, j, r] = o * tc
-
-
-@_jit
-def _to_columns(src, dst, n0):
-    """dst[:, n0 : n0 + R] = src (K, R)."""
-    rows = src.shape[1]
-    for k in range(src.shape[0]):
-        d = dst[k, n0 : n0 + rows]  # NOTE: a slice: d[n0 + r] would test n0 + r < 0 per element
-        s = src[k]
-        for r in range(rows):
-            d[r] = s[r]
+_RECORD = 17  # int64 fields in a block's record (see forward_task, backward_task)
 
 
 @_jit
 def _gate_sums(wp, xh, z):
-    """z[g, j, r] = wp[j, g] . xh[r] for the block's rows: (H, 4, K) by (R, K) -> (4, H, R)."""
+    """z[r, g H + j] = wp[j, g] . xh[r]: the block's gate sums, (H, 4, K) by (R, K) -> (R, 4H)."""
     hidden, _, width = wp.shape
     rows = xh.shape[0]
+    whole = rows - rows % 4
     for j in range(hidden):
         w0, w1, w2, w3 = wp[j, 0], wp[j, 1], wp[j, 2], wp[j, 3]
-        r = 0
-        while r + 4 <= rows:
+        j1, j2, j3 = hidden + j, 2 * hidden + j, 3 * hidden + j
+        for r in range(0, whole, 4):
             h0, h1, h2, h3 = xh[r], xh[r + 1], xh[r + 2], xh[r + 3]
             a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = _F(0.0)
             a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = _F(0.0)
@@ -99,12 +66,11 @@ def _gate_sums(wp, xh, z):
                 a31 += v * x1
                 a32 += v * x2
                 a33 += v * x3
-            z[0, j, r], z[0, j, r + 1], z[0, j, r + 2], z[0, j, r + 3] = a00, a01, a02, a03
-            z[1, j, r], z[1, j, r + 1], z[1, j, r + 2], z[1, j, r + 3] = a10, a11, a12, a13
-            z[2, j, r], z[2, j, r + 1], z[2, j, r + 2], z[2, j, r + 3] = a20, a21, a22, a23
-            z[3, j, r], z[3, j, r + 1], z[3, j, r + 2], z[3, j, r + 3] = a30, a31, a32, a33
-            r += 4
-        while r < rows:  # the tail: fewer than 4 rows
+            z[r, j], z[r + 1, j], z[r + 2, j], z[r + 3, j] = a00, a01, a02, a03
+            z[r, j1], z[r + 1, j1], z[r + 2, j1], z[r + 3, j1] = a10, a11, a12, a13
+            z[r, j2], z[r + 1, j2], z[r + 2, j2], z[r + 3, j2] = a20, a21, a22, a23
+            z[r, j3], z[r + 1, j3], z[r + 2, j3], z[r + 3, j3] = a30, a31, a32, a33
+        for r in range(whole, rows):  # the tail: fewer than 4 rows
             h0 = xh[r]
             a0 = a1 = a2 = a3 = _F(0.0)
             for k in range(width):
@@ -113,20 +79,46 @@ def _gate_sums(wp, xh, z):
                 a1 += w1[k] * v
                 a2 += w2[k] * v
                 a3 += w3[k] * v
-            z[0, j, r], z[1, j, r], z[2, j, r], z[3, j, r] = a0, a1, a2, a3
-            r += 1
+            z[r, j], z[r, j1], z[r, j2], z[r, j3] = a0, a1, a2, a3
 
 
 @_jit
-def forward_block(x, wp, bias, acts, cs, hs, tanh_c, out, xh, z, cb, th, n0, n1, reverse,
-                  batch_first):
+def _gates(z, bias, c_prev, c_new, tanh_c, h):
+    """z (R, 4H): the gate sums, made i, f, g, o in place (bias added); c_new = f c_prev + i g,
+    tanh_c = tanh(c_new), h = o tanh(c_new): (R, H)."""
+    rows, hidden = c_prev.shape
+    b_i, b_f = bias[:hidden], bias[hidden : 2 * hidden]
+    b_g, b_o = bias[2 * hidden : 3 * hidden], bias[3 * hidden :]
+    for r in range(rows):
+        # NOTE: a slice per gate: indexing one row at j, H + j, ... leaves LLVM unsure that a
+        # store at H + j does not feed a later load at j', and it does not vectorize (10x slower)
+        zi, zf = z[r, :hidden], z[r, hidden : 2 * hidden]
+        zg, zo = z[r, 2 * hidden : 3 * hidden], z[r, 3 * hidden :]
+        cp, cn, tc, hr = c_prev[r], c_new[r], tanh_c[r], h[r]
+        for j in range(hidden):
+            i = _sigmoid(zi[j] + b_i[j])
+            f = _sigmoid(zf[j] + b_f[j])
+            g = _tanh(zg[j] + b_g[j])
+            o = _sigmoid(zo[j] + b_o[j])
+            zi[j] = i
+            zf[j] = f
+            zg[j] = g
+            zo[j] = o
+            c = f * cp[j] + i * g
+            cn[j] = c
+            t = _tanh(c)
+            tc[j] = t
+            hr[j] = o * t
+
+
+@_jit
+def forward_block(x, wp, bias, acts, cs, hs, tanh_c, out, xh, n0, n1, reverse, batch_first):
     """The whole sequence of batch rows n0 <= n < n1 (see the module's docstring).
 
-    x (T, N, I); wp (H, 4, I + H); bias (4H,); writes acts (T, 4H, N), cs and hs (T+1, H, N)
-    (reading the initial states from their first slot, or their last with ``reverse``), tanh_c
-    (T, H, N) and out ((N, T, H) with ``batch_first``, else (T, N, H)). Scratch, the block's
-    own: xh (2, R, I + H) (the rows [x_t, h_{t-1}], two steps' worth), z (4, H, R), cb and th
-    (2, H, R)."""
+    x (T, N, I); wp (H, 4, I + H); bias (4H,); writes, as rows: acts (T, N, 4H), cs and hs
+    (T+1, N, H) (reading the initial states from their first slot, or their last with
+    ``reverse``), tanh_c (T, N, H), and out ((N, T, H) with ``batch_first``, else (T, N, H)).
+    Scratch, the block's own: xh (2, R, I + H), the rows [x_t, h_{t-1}] of two steps."""
     steps = acts.shape[0]
     hidden = wp.shape[0]
     in_size = wp.shape[2] - hidden
@@ -134,77 +126,58 @@ def forward_block(x, wp, bias, acts, cs, hs, tanh_c, out, xh, z, cb, th, n0, n1,
     start = steps if reverse else 0
     for r in range(rows):
         for j in range(hidden):
-            xh[0, r, in_size + j] = hs[start, j, n0 + r]
-            cb[0, j, r] = cs[start, j, n0 + r]
+            xh[0, r, in_size + j] = hs[start, n0 + r, j]
     s = 0
     for step in range(steps):
         t = steps - 1 - step if reverse else step
-        new = t if reverse else t + 1
+        prev, new = (t + 1, t) if reverse else (t, t + 1)
         cur, nxt = xh[s], xh[1 - s]
         for r in range(rows):
-            src = x[t, n0 + r]
+            src, dst = x[t, n0 + r], cur[r]
             for k in range(in_size):
-                cur[r, k] = src[k]
+                dst[k] = src[k]
+        z = acts[t, n0:n1]
         _gate_sums(wp, cur, z)
-        _gates(z, bias, cb[s], cb[1 - s], th)
-        _to_columns(z.reshape(4 * hidden, rows), acts[t], n0)
-        _to_columns(cb[1 - s], cs[new], n0)
-        _to_columns(th[0], tanh_c[t], n0)
-        _to_columns(th[1], hs[new], n0)
-        h = th[1]
+        h = hs[new, n0:n1]
+        _gates(z, bias, cs[prev, n0:n1], cs[new, n0:n1], tanh_c[t, n0:n1], h)
         for r in range(rows):
             row = out[n0 + r, t] if batch_first else out[t, n0 + r]
-            dst = nxt[r]
+            hr, dst = h[r], nxt[r]
             for j in range(hidden):
-                row[j] = h[j, r]
-                dst[in_size + j] = h[j, r]
+                row[j] = hr[j]
+                dst[in_size + j] = hr[j]
         s = 1 - s
 
 
 @_jit
-def _from_columns(src, n0, dst):
-    """dst (K, R) = src[:, n0 : n0 + R]."""
-    rows = dst.shape[1]
-    for k in range(dst.shape[0]):
-        s = src[k, n0 : n0 + rows]
-        d = dst[k]
-        for r in range(rows):
-            d[r] = s[r]
-
-
-@_jit
-def _gate_grads(a, tc, c_prev, dh, dc, db):
-    """The block's step of the LSTM backward, on (4H, R) and (H, R) arrays: with
+def _gate_grads(a, tanh_c, c_prev, dh, dc, db):
+    """The block's step of the LSTM backward, on rows (R, 4H) and (R, H): with
     dc += dh o (1 - tanh(c)^2), a's activations i, f, g, o become their gradients
-    (dc g, dc c_prev, dc i, dh tanh(c)) times each activation's slope, summed into db (4H,);
-    then dc = dc f."""
-    hidden, rows = dc.shape
-    for j in range(hidden):
-        s_i = s_f = s_g = s_o = _F(0.0)
-        for r in range(rows):
-            i, f, g, o = a[j, r], a[hidden + j, r], a[2 * hidden + j, r], a[3 * hidden + j, r]
-            t = tc[j, r]
-            h_grad = dh[j, r]
-            c_grad = dc[j, r] + h_grad * o * (_ONE - t * t)
-            d_i = c_grad * g * (i * (_ONE - i))
-            d_f = c_grad * c_prev[j, r] * (f * (_ONE - f))
-            d_g = c_grad * i * (_ONE - g * g)
-            d_o = h_grad * t * (o * (_ONE - o))
-            a[j, r], a[hidden + j, r], a[2 * hidden + j, r], a[3 * hidden + j, r] = d_i, d_f, d_g, d_o
-            s_i += d_i
-            s_f += d_f
-            s_g += d_g
-            s_o += d_o
-            dc[j, r] = c_grad * f
-        db[j] += s_i
-        db[hidden + j] += s_f
-        db[2 * hidden + j] += s_g
-        db[3 * hidden + j] += s_o
+    (dc g, dc c_prev, dc i, dh tanh(c)) times each activation's slope, added into db (4H,)
+    (float64); then dc = dc f."""
+    rows, hidden = dc.shape
+    for r in range(rows):
+        ai, af = a[r, :hidden], a[r, hidden : 2 * hidden]  # NOTE: slices, as in _gates
+        ag, ao = a[r, 2 * hidden : 3 * hidden], a[r, 3 * hidden :]
+        tc, cp, hg, cg = tanh_c[r], c_prev[r], dh[r], dc[r]
+        for j in range(hidden):
+            i, f, g, o = ai[j], af[j], ag[j], ao[j]
+            t = tc[j]
+            h_grad = hg[j]
+            c_grad = cg[j] + h_grad * o * (_ONE - t * t)
+            ai[j] = c_grad * g * (i * (_ONE - i))
+            af[j] = c_grad * cp[j] * (f * (_ONE - f))
+            ag[j] = c_grad * i * (_ONE - g * g)
+            ao[j] = h_grad * t * (o * (_ONE - o))
+            cg[j] = c_grad * f
+        ar = a[r]
+        for i in range(4 * hidden):
+            db[i] += ar[i]
 
 
 @_jit
 def _state_grads(dz, wt, dh):
-    """dh[k, r] = wt[k] . dz[r]: the gradient of the previous state, W_hh^T dz, from the gate
+    """dh[r, k] = wt[k] . dz[r]: the gradient of the previous state, (R, H), from the gate
     gradients as rows dz (R, 4H) and wt = W_hh^T (H, 4H). Weight rows outer, so that each is
     read once a step (W_hh is about L2's size); the block's few rows of dz stay in cache."""
     hidden, width = wt.shape
@@ -238,10 +211,10 @@ def _state_grads(dz, wt, dh):
                 a31 += v * x1
                 a32 += v * x2
                 a33 += v * x3
-            dh[k, r], dh[k, r + 1], dh[k, r + 2], dh[k, r + 3] = a00, a01, a02, a03
-            dh[k + 1, r], dh[k + 1, r + 1], dh[k + 1, r + 2], dh[k + 1, r + 3] = a10, a11, a12, a13
-            dh[k + 2, r], dh[k + 2, r + 1], dh[k + 2, r + 2], dh[k + 2, r + 3] = a20, a21, a22, a23
-            dh[k + 3, r], dh[k + 3, r + 1], dh[k + 3, r + 2], dh[k + 3, r + 3] = a30, a31, a32, a33
+            dh[r, k], dh[r + 1, k], dh[r + 2, k], dh[r + 3, k] = a00, a01, a02, a03
+            dh[r, k + 1], dh[r + 1, k + 1], dh[r + 2, k + 1], dh[r + 3, k + 1] = a10, a11, a12, a13
+            dh[r, k + 2], dh[r + 1, k + 2], dh[r + 2, k + 2], dh[r + 3, k + 2] = a20, a21, a22, a23
+            dh[r, k + 3], dh[r + 1, k + 3], dh[r + 2, k + 3], dh[r + 3, k + 3] = a30, a31, a32, a33
         _state_grad_one(dz, wt, dh, k, whole, rows - whole)
         for q in range(1, 4):
             _state_grad_one(dz, wt, dh, k + q, whole, rows - whole)
@@ -251,50 +224,47 @@ def _state_grads(dz, wt, dh):
 
 @_jit
 def _state_grad_one(dz, wt, dh, k, r0, count):
-    """dh[k, r] = wt[k] . dz[r] for r0 <= r < r0 + count, one at a time (the tiles' edges)."""
+    """dh[r, k] = wt[k] . dz[r] for r0 <= r < r0 + count, one at a time (the tiles' edges)."""
     w = wt[k]
     for r in range(r0, r0 + count):
         d = dz[r]
         total = _F(0.0)
         for i in range(w.shape[0]):
             total += w[i] * d[i]
-        dh[k, r] = total
+        dh[r, k] = total
 
 
 @_jit
-def backward_block(acts, tanh_c, cs, d_out, wt, dh_all, dc_all, db, ab, dz, dh, dc, tb, cb, n0,
-                   n1, reverse, batch_first):
-    """The backward through time of batch rows n0 <= n < n1 (see ``forward_block``).
+def backward_block(acts, tanh_c, cs, d_out, wt, dh_all, dc_all, db, dh, dc, n0, n1, reverse,
+                   batch_first):
+    """The backward through time of batch rows n0 <= n < n1 (see ``forward_block``), on rows.
 
-    acts (T, 4H, N): the activations, overwritten (the block's columns) with the gate gradients;
-    tanh_c (T, H, N); cs (T+1, H, N); d_out: the output's gradient, laid out as the output;
-    wt = W_hh^T (H, 4H); dh_all and dc_all (H, N): the gradients of the last states, in, and of
+    acts (T, N, 4H): the activations, overwritten (the block's rows) with the gate gradients;
+    tanh_c (T, N, H); cs (T+1, N, H); d_out: the output's gradient, laid out as the output;
+    wt = W_hh^T (H, 4H); dh_all and dc_all (N, H): the gradients of the last states, in, and of
     the initial ones, out; db (4H,) float64: the block's sum of the gate gradients. Scratch:
-    ab (4H, R), dz (R, 4H), dh, dc, tb, cb (H, R)."""
+    dh, dc (R, H)."""
     steps = acts.shape[0]
     hidden = wt.shape[0]
     rows = n1 - n0
-    _from_columns(dh_all, n0, dh)
-    _from_columns(dc_all, n0, dc)
+    for r in range(rows):
+        for j in range(hidden):
+            dh[r, j] = dh_all[n0 + r, j]
+            dc[r, j] = dc_all[n0 + r, j]
     for step in range(steps):
         t = step if reverse else steps - 1 - step
         prev = t + 1 if reverse else t
         for r in range(rows):
-            row = d_out[n0 + r, t] if batch_first else d_out[t, n0 + r]
+            row, hg = (d_out[n0 + r, t] if batch_first else d_out[t, n0 + r]), dh[r]
             for j in range(hidden):
-                dh[j, r] += row[j]
-        _from_columns(acts[t], n0, ab)
-        _from_columns(tanh_c[t], n0, tb)
-        _from_columns(cs[prev], n0, cb)
-        _gate_grads(ab, tb, cb, dh, dc, db)
-        _to_columns(ab, acts[t], n0)
-        for r in range(rows):
-            d = dz[r]
-            for i in range(4 * hidden):
-                d[i] = ab[i, r]
+                hg[j] += row[j]
+        dz = acts[t, n0:n1]
+        _gate_grads(dz, tanh_c[t, n0:n1], cs[prev, n0:n1], dh, dc, db)
         _state_grads(dz, wt, dh)
-    _to_columns(dh, dh_all, n0)
-    _to_columns(dc, dc_all, n0)
+    for r in range(rows):
+        for j in range(hidden):
+            dh_all[n0 + r, j] = dh[r, j]
+            dc_all[n0 + r, j] = dc[r, j]
 
 
 if numba is None:  # pragma: no cover - Numba is an optional extra
@@ -320,54 +290,46 @@ else:
     def forward_task(record):
         """``forward_block`` on one block, from its record of int64s: n0, n1, reverse,
         batch_first, T, N, I, H, then the addresses of x, wp, bias, acts, cs, hs, tanh_c, out and
-        of the block's xh, z, cb, th (see ``forward_block`` for their shapes)."""
+        of the block's xh (see ``forward_block`` for their shapes)."""
         f = numba.carray(record, (_RECORD,), np.int64)
         n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
         steps, n, in_size, hidden = f[4], f[5], f[6], f[7]
-        rows = n1 - n0
         forward_block(
             _f32(f[8], (steps, n, in_size)),
             _f32(f[9], (hidden, 4, in_size + hidden)),
             _f32(f[10], (4 * hidden,)),
-            _f32(f[11], (steps, 4 * hidden, n)),
-            _f32(f[12], (steps + 1, hidden, n)),
-            _f32(f[13], (steps + 1, hidden, n)),
-            _f32(f[14], (steps, hidden, n)),
+            _f32(f[11], (steps, n, 4 * hidden)),
+            _f32(f[12], (steps + 1, n, hidden)),
+            _f32(f[13], (steps + 1, n, hidden)),
+            _f32(f[14], (steps, n, hidden)),
             _f32(f[15], (n, steps, hidden) if batch_first else (steps, n, hidden)),
-            _f32(f[16], (2, rows, in_size + hidden)),
-            _f32(f[17], (4, hidden, rows)),
-            _f32(f[18], (2, hidden, rows)),
-            _f32(f[19], (2, hidden, rows)),
+            _f32(f[16], (2, n1 - n0, in_size + hidden)),
             n0, n1, reverse, batch_first,
         )
 
-
     @numba.cfunc(_t.void(_t.voidptr), cache=True, error_model="numpy", fastmath=_FASTMATH)
     def backward_task(record):
-        """``backward_block`` on one block, from its record of 21 int64s: n0, n1, reverse,
+        """``backward_block`` on one block, from its record of int64s: n0, n1, reverse,
         batch_first, T, N, H, the address of db (float64, (4H,)), then those of acts, tanh_c,
-        cs, d_out, wt, dh_all, dc_all and of the block's ab, dz, dh, dc, tb, cb."""
+        cs, d_out, wt, dh_all, dc_all and of the block's dh, dc."""
         f = numba.carray(record, (_RECORD,), np.int64)
         n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
         steps, n, hidden = f[4], f[5], f[6]
         rows = n1 - n0
         backward_block(
-            _f32(f[8], (steps, 4 * hidden, n)),
-            _f32(f[9], (steps, hidden, n)),
-            _f32(f[10], (steps + 1, hidden, n)),
+            _f32(f[8], (steps, n, 4 * hidden)),
+            _f32(f[9], (steps, n, hidden)),
+            _f32(f[10], (steps + 1, n, hidden)),
             _f32(f[11], (n, steps, hidden) if batch_first else (steps, n, hidden)),
             _f32(f[12], (hidden, 4 * hidden)),
-            _f32(f[13], (hidden, n)),
-            _f32(f[14], (hidden, n)),
+            _f32(f[13], (n, hidden)),
+            _f32(f[14], (n, hidden)),
             numba.carray(_address(f[7]), (4 * hidden,), np.float64),
-            _f32(f[15], (4 * hidden, rows)),
-            _f32(f[16], (rows, 4 * hidden)),
-            _f32(f[17], (hidden, rows)),
-            _f32(f[18], (hidden, rows)),
-            _f32(f[19], (hidden, rows)),
-            _f32(f[20], (hidden, rows)),
+            _f32(f[15], (rows, hidden)),
+            _f32(f[16], (rows, hidden)),
             n0, n1, reverse, batch_first,
         )
+
 
 def pack_weights(w_ih, w_hh):
     """[W_ih W_hh] (4H, I + H) as (H, 4, I + H): unit j's four gate rows side by side."""
@@ -380,51 +342,50 @@ def pack_weights(w_ih, w_hh):
 
 
 def blocks(n, parts):
-    """(n0, n1) of ``parts`` blocks of the batch, starting at multiples of 4 rows."""
+    """(n0, n1) of ``parts`` blocks of the batch (fewer if it is small), at multiples of 4 rows."""
     quads = -(-n // 4)
     edges = [min(n, 4 * (quads * p // parts)) for p in range(parts + 1)]
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
-def forward(x_tn, wp, bias, acts, cs, hs, tanh_c, out, reverse, batch_first, run):
-    """The layer's forward on blocks of rows: ``run(task, records)`` runs ``forward_task`` on
-    each record (in parallel, or one after the other: the same bits)."""
+def run_in_turn(task, records):
+    """Run a task on each record, one after the other, on this thread."""
+    for record in records:
+        task.ctypes(record.ctypes.data)
+
+
+def _address_of(a):
+    return a.__array_interface__["data"][0]
+
+
+def forward(x_tn, wp, bias, acts, cs, hs, tanh_c, out, reverse, batch_first, spans, run):
+    """The layer's forward on the blocks ``spans``: ``run(task, records)`` runs ``forward_task``
+    on each block's record (at once on several threads, or in turn: the same bits)."""
     steps, n, in_size = x_tn.shape
     hidden = wp.shape[0]
-    spans = blocks(n, run.parts)
-    records = np.empty((len(spans), _RECORD), np.int64)
-    keep = []  # the scratch arrays live until the tasks are done
-    shared = [a.__array_interface__["data"][0] for a in (x_tn, wp, bias, acts, cs, hs, tanh_c, out)]
-    for record, (n0, n1) in zip(records, spans):
-        rows = n1 - n0
-        scratch = (np.zeros((2, rows, in_size + hidden), np.float32),
-                   np.empty((4, hidden, rows), np.float32),
-                   np.empty((2, hidden, rows), np.float32),
-                   np.empty((2, hidden, rows), np.float32))
-        keep.append(scratch)
-        record[:] = [n0, n1, reverse, batch_first, steps, n, in_size, hidden, *shared,
-                     *(a.__array_interface__["data"][0] for a in scratch), 0]
+    records = np.zeros((len(spans), _RECORD), np.int64)
+    scratch = [np.zeros((2, b - a, in_size + hidden), np.float32) for a, b in spans]
+    shared = [_address_of(a) for a in (x_tn, wp, bias, acts, cs, hs, tanh_c, out)]
+    for record, (n0, n1), xh in zip(records, spans, scratch):
+        record[:17] = [n0, n1, reverse, batch_first, steps, n, in_size, hidden, *shared,
+                       _address_of(xh)]
     run(forward_task, records)
 
 
-def backward(acts, tanh_c, cs, d_out, w_hh, dh, dc, reverse, batch_first, run):
-    """The layer's backward through time on blocks of rows (``run`` as in ``forward``): acts
-    becomes the gate gradients, dh and dc (H, N) those of the initial states; returns the sum of
-    the gate gradients over time and batch (4H,), float64, summed block by block in order."""
-    steps, width, n = acts.shape
+def backward(acts, tanh_c, cs, d_out, w_hh, dh, dc, reverse, batch_first, spans, run):
+    """The layer's backward through time on the blocks of its forward (``run`` as there): acts
+    (T, N, 4H) becomes the gate gradients, dh and dc (N, H) those of the initial states; returns
+    the sum of the gate gradients over time and batch (4H,), float64, added block by block."""
+    steps, n, width = acts.shape
     hidden = width // 4
     wt = np.ascontiguousarray(w_hh.T)
-    spans = blocks(n, run.parts)
-    records = np.empty((len(spans), _RECORD), np.int64)
+    records = np.zeros((len(spans), _RECORD), np.int64)
     db = np.zeros((len(spans), width), np.float64)
-    keep = []
-    shared = [a.__array_interface__["data"][0] for a in (acts, tanh_c, cs, d_out, wt, dh, dc)]
+    scratch = [(np.empty((b - a, hidden), np.float32), np.empty((b - a, hidden), np.float32))
+               for a, b in spans]
+    shared = [_address_of(a) for a in (acts, tanh_c, cs, d_out, wt, dh, dc)]
     for k, (record, (n0, n1)) in enumerate(zip(records, spans)):
-        rows = n1 - n0
-        scratch = (np.empty((width, rows), np.float32), np.empty((rows, width), np.float32),
-                   *(np.empty((hidden, rows), np.float32) for _ in range(4)))
-        keep.append(scratch)
-        record[:] = [n0, n1, reverse, batch_first, steps, n, hidden, db[k].ctypes.data, *shared,
-                     *(a.__array_interface__["data"][0] for a in scratch)]
+        record[:17] = [n0, n1, reverse, batch_first, steps, n, hidden, _address_of(db[k]),
+                       *shared, *(_address_of(a) for a in scratch[k])]
     run(backward_task, records)
     return db.sum(axis=0)

@@ -26,6 +26,8 @@ graph node instead of ~6 per step, and dW_hh is one large matmul instead of 64 s
 
 from __future__ import annotations
 
+import numpy as np
+
 from nerve import _kernels, _lstm_kernels, threads
 from nerve.autograd.function import Function, once_differentiable
 from nerve.device import array_module, quiet_overflow
@@ -167,18 +169,88 @@ class RNNLayer(Function):
         )
 
 
-# Fewer rows than this and the LSTM forward stays on the per-step products (blocks of 4 rows
-# by two threads need 8).
+# Fewer rows than this and the LSTM stays on the per-step products (two blocks of 4 rows need 8).
 ROW_BLOCKS_MIN_BATCH = 8
 
 
 def _row_blocks_pool(x, w_ih, w_hh, n):
-    """The runner for ``_lstm_kernels.forward`` (see ``threads.blas_pool``), or None where the
-    per-step path runs: not float32 NumPy, no compiled kernels, one thread, a small batch."""
+    """The runner of ``_blocks_forward``'s blocks on OpenBLAS's threads (``threads.blas_pool``),
+    or None where the per-step path runs: not float32 NumPy, no compiled kernels, one thread,
+    fewer than ``ROW_BLOCKS_MIN_BATCH`` rows."""
     if n < ROW_BLOCKS_MIN_BATCH or not _kernels.usable(x, w_ih, w_hh):
         return None
     pool = threads.blas_pool()
     return pool if pool is not None and pool.parts > 1 else None
+
+
+def _blocks_forward(ctx, x, x_tn, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, batch_first, pool):
+    """``LSTMLayer.forward`` on blocks of batch rows, each block's whole sequence on one thread
+    (nerve/_lstm_kernels.py). Its buffers are rows: acts (T, N, 4H), hs and cs (T+1, N, H),
+    tanh_c (T, N, H); so the gate gradients that its backward writes over acts are the (T N, 4H)
+    operand of the weight gradients as they are."""
+    steps, n, _ = x_tn.shape
+    width = w_hh._data.shape[0]
+    hidden = width // 4
+    f32 = np.float32
+    bias = np.zeros(width, f32)
+    for b in (b_ih, b_hh):
+        if b is not None:
+            bias += b._data
+    acts = np.empty((steps, n, width), f32)
+    hs = _state_buffers(np, steps, n, hidden, f32, reverse, h0)
+    cs = _state_buffers(np, steps, n, hidden, f32, reverse, c0)
+    tanh_c = np.empty((steps, n, hidden), f32)
+    out = np.empty((n, steps, hidden) if batch_first else (steps, n, hidden), f32)
+    spans = _lstm_kernels.blocks(n, pool.parts)
+    wp = _lstm_kernels.pack_weights(w_ih._data, w_hh._data)
+    _lstm_kernels.forward(x_tn, wp, bias, acts, cs, hs, tanh_c, out, reverse, batch_first,
+                          spans, pool)
+    ctx.save_for_backward(x, w_ih, w_hh)  # x: x_tn may be its array (version-checked)
+    ctx.x_tn, ctx.acts, ctx.hs, ctx.cs, ctx.tanh_c = x_tn, acts, hs, cs, tanh_c
+    ctx.reverse, ctx.batch_first, ctx.spans, ctx.run = reverse, batch_first, spans, pool
+    last = 0 if reverse else steps
+    return out, hs[last].copy(), cs[last].copy()
+
+
+def _blocks_backward(ctx, grad_out, grad_hn, grad_cn):
+    """``LSTMLayer.backward`` after ``_blocks_forward``: the same blocks, by the same runner
+    (which runs them in turn where OpenBLAS has fewer threads by now: the same bits), then the
+    weight gradients as one product each on the gate gradients' rows."""
+    _x, w_ih, w_hh = ctx.saved_tensors
+    acts = ctx.acts
+    steps, n, width = acts.shape
+    hidden, in_size = width // 4, w_ih.shape[1]
+    d = acts if ctx.buffers_reusable else acts.copy()  # becomes the gate gradients, in place
+    if d is acts:
+        ctx.acts = None  # from here on they are no longer the activations
+    d_out = np.ascontiguousarray(grad_out._data, dtype=np.float32)
+    dh = np.array(grad_hn._data, dtype=np.float32)  # (N, H), in: of h_n; out: of h0
+    dc = np.array(grad_cn._data, dtype=np.float32)
+    db = _lstm_kernels.backward(d, ctx.tanh_c, ctx.cs, d_out, w_hh._data, dh, dc, ctx.reverse,
+                                ctx.batch_first, ctx.spans, ctx.run)
+    need = ctx.needs_input_grad
+    rows = d.reshape(steps * n, width)
+    grad_x = grad_w_ih = grad_w_hh = grad_b = None
+    if need[0]:
+        grad_x = (rows @ w_ih._data).reshape(steps, n, in_size)  # (T, N, I)
+        if ctx.batch_first:
+            grad_x = _swap_leading_axes(np, grad_x)
+    if need[1]:
+        grad_w_ih = rows.T @ ctx.x_tn.reshape(steps * n, in_size)
+    if need[2]:
+        prev = ctx.hs[1:] if ctx.reverse else ctx.hs[:-1]  # (T, N, H): h_{t-1} of step t
+        grad_w_hh = rows.T @ prev.reshape(steps * n, hidden)
+    if need[3] or need[4]:
+        grad_b = db.astype(np.float32)
+    return _wrap_all(
+        grad_x,
+        grad_w_ih,
+        grad_w_hh,
+        grad_b if need[3] else None,
+        grad_b if need[4] else None,
+        dh if need[5] else None,
+        dc if need[6] else None,
+    ) + (None, None)
 
 
 class LSTMLayer(Function):
@@ -207,11 +279,13 @@ class LSTMLayer(Function):
         hidden = width // 4
         # (T, N, I): a copy only when batch_first, moving whole rows of I
         x_tn = _swap_leading_axes(xp, x._data) if batch_first else xp.ascontiguousarray(xt)
-        w = w_hh._data
-        pool = _row_blocks_pool(x_tn, w_ih._data, w, n)
-        # (4H, I) x (I, N) for every t: (T, 4H, N); the blocks do their own projections
-        pre = (xp.empty((steps, width, n), dtype=x_tn.dtype) if pool is not None
-               else xp.matmul(w_ih._data, x_tn.transpose(0, 2, 1)))
+        pool = _row_blocks_pool(x_tn, w_ih._data, w_hh._data, n)
+        ctx.spans = None
+        if pool is not None:
+            return _blocks_forward(ctx, x, x_tn, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse,
+                                   batch_first, pool)
+        # (4H, I) x (I, N) for every t: (T, 4H, N)
+        pre = xp.matmul(w_ih._data, x_tn.transpose(0, 2, 1))
         dtype = pre.dtype
         bias = xp.zeros(width, dtype=dtype)
         for b in (b_ih, b_hh):
@@ -222,13 +296,10 @@ class LSTMLayer(Function):
         cs = _transposed_states(xp, steps, hidden, n, dtype, reverse, c0)
         tanh_c = xp.empty((steps, hidden, n), dtype=dtype)
         out = xp.empty((n, steps, hidden) if batch_first else (steps, n, hidden), dtype=dtype)
+        w = w_hh._data
         product = xp.empty((width, n), dtype=dtype)
         fused = _kernels.usable(pre, w)
-        if pool is not None:  # the whole loop below, on blocks of rows (nerve/_lstm_kernels.py)
-            wp = _lstm_kernels.pack_weights(w_ih._data, w)
-            _lstm_kernels.forward(x_tn, wp, bias, acts, cs, hs, tanh_c, out, reverse,
-                                  batch_first, pool)
-        elif not fused:
+        if not fused:
             pre += bias[:, None]
             scratch = xp.empty((hidden, n), dtype=dtype)
             # NOTE: all four gates in one exp: sigma(s x) = 1 / (1 + e^(-s x)) with s = 2 on the
@@ -236,7 +307,7 @@ class LSTMLayer(Function):
             neg_scale = xp.full((width, 1), -1.0, dtype=dtype)
             neg_scale[2 * hidden : 3 * hidden] = -2.0
         with quiet_overflow(xp):
-            for t, prev, new in [] if pool is not None else _slots(steps, reverse):
+            for t, prev, new in _slots(steps, reverse):
                 a = acts[t]
                 xp.matmul(w, hs[prev], out=product)
                 if fused:  # the gate math below in one compiled pass
@@ -278,6 +349,8 @@ class LSTMLayer(Function):
                 "LSTM: a backward through this graph was interrupted after it had begun to "
                 "overwrite the saved activations; run the forward again"
             )
+        if ctx.spans is not None:
+            return _blocks_backward(ctx, grad_out, grad_hn, grad_cn)
         xp = array_module(hs)
         steps, width, n = acts.shape
         hidden = width // 4
@@ -291,19 +364,13 @@ class LSTMLayer(Function):
                 ctx.acts = None  # from here on they are no longer the activations
             d_out = xp.ascontiguousarray(grad_out._data)  # as the output: (N, T, H) or (T, N, H)
             bias_grad_sum = xp.zeros(width, dtype=xp.float64)  # the kernel adds each step's
-            pool = _row_blocks_pool(d_pre, d_out, w_hh._data, n)
-            if pool is not None:  # the whole loop below, on blocks of rows
-                bias_grad_sum = _lstm_kernels.backward(d_pre, tanh_c, cs, d_out, w_hh._data, dh, dc,
-                                                       ctx.reverse, ctx.batch_first, pool)
         else:
             d_out = _time_major(grad_out._data, ctx.batch_first)  # (T, N, H)
             d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1))  # (T, H, N)
             d_pre = xp.empty_like(acts)  # gate gradients, (T, 4H, N)
             scratch = xp.empty((hidden, n), dtype=hs.dtype)
             slope = xp.empty((width, n), dtype=hs.dtype)
-        for t, prev, _new in [] if fused and pool is not None else reversed(
-            _slots(steps, ctx.reverse)
-        ):
+        for t, prev, _new in reversed(_slots(steps, ctx.reverse)):
             if fused:  # the gate math below in one compiled pass
                 _kernels.lstm_step_backward(
                     d_pre[t], tanh_c[t], cs[prev], dh, d_out, dc, bias_grad_sum, t, ctx.batch_first
