@@ -263,6 +263,9 @@ class LSTMLayer(Function):
     of rows: NumPy's loops are several times slower on strided views), and so are the gate
     gradients, copied once to (4H, T N) for the weight gradients: one product each. (Writing
     them strided as (4H, T, N) instead cost more than the copy: a page per row and step.)
+    On float32 batches of ``ROW_BLOCKS_MIN_BATCH`` rows or more, with two OpenBLAS threads, the
+    layer runs as blocks of rows instead (``_blocks_forward``, ``_blocks_backward``), laid out
+    as rows (T, N, features).
     One (T, 4H, N) buffer holds the projections, then the activations, then (on the graph's last
     backward) the gate gradients: each step's block is overwritten in place, so a third as many
     bytes pass through the cache as with three buffers. The input stays as rows: (T, N, I) (one
