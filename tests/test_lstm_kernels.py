@@ -182,3 +182,34 @@ def test_one_blas_thread_keeps_the_per_step_path():
         assert rnn._row_blocks_pool(f32, f32, f32, 32) is None
     finally:
         threads.set_num_threads(before)
+
+
+def test_two_layers_with_only_the_last_state_used_match_torch(monkeypatch):
+    calls = _counting_pool(monkeypatch)
+    torch.manual_seed(0)
+    twin = torch.nn.LSTM(5, 7, num_layers=2)
+    module = nerve.nn.LSTM(5, 7, num_layers=2)
+    for (_, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
+        p._data[...] = tp.detach().numpy()
+    x = np.random.default_rng(0).standard_normal((6, 10, 5)).astype(np.float32)
+    nx, tx = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    _, (h_n, _) = module(nx)
+    _, (t_h, _) = twin(tx)
+    (h_n * h_n).sum().backward()
+    (t_h * t_h).sum().backward()
+    assert calls == [2, 2, 2, 2]  # two layers, forward and backward
+    np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+    for (name, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6,
+                                   err_msg=name)
+
+
+def test_an_empty_sequence_on_blocks_returns_the_initial_state(monkeypatch):
+    calls = _counting_pool(monkeypatch)
+    module = nerve.nn.LSTM(4, 6, batch_first=True)
+    h0 = nerve.randn(1, 9, 6, requires_grad=True)
+    out, (h_n, c_n) = module(nerve.zeros(9, 0, 4, requires_grad=True), (h0, nerve.randn(1, 9, 6)))
+    assert tuple(out.shape) == (9, 0, 6) and calls == [2]
+    np.testing.assert_array_equal(h_n.detach().numpy(), h0.detach().numpy())
+    h_n.sum().backward()
+    np.testing.assert_array_equal(h0.grad.numpy(), np.ones((1, 9, 6)))
