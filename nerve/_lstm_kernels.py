@@ -28,58 +28,69 @@ import numpy as np
 
 from nerve._kernels import _F, _FASTMATH, _ONE, _jit, _sigmoid, _tanh, numba
 
-_RECORD = 17  # int64 fields in a block's record (see forward_task, backward_task)
+_RECORD = 18  # int64 fields in a block's record (see forward_task, backward_task)
 
 
 @_jit
-def _gate_sums(wp, xh, z):
-    """z[r, g H + j] = wp[j, g] . xh[r]: the block's gate sums, (H, 4, K) by (R, K) -> (R, 4H)."""
-    hidden, _, width = wp.shape
-    rows = xh.shape[0]
-    whole = rows - rows % 4
-    for j in range(hidden):
-        w0, w1, w2, w3 = wp[j, 0], wp[j, 1], wp[j, 2], wp[j, 3]
-        j1, j2, j3 = hidden + j, 2 * hidden + j, 3 * hidden + j
-        for r in range(0, whole, 4):
-            h0, h1, h2, h3 = xh[r], xh[r + 1], xh[r + 2], xh[r + 3]
+def _row_products(w, x, out, cols):
+    """out[r, cols[m]] = w[m] . x[r] for weight rows w (M, K) and rows x (R, K).
+
+    In 4 x 4 tiles, four weight rows by four rows of x: sixteen dot products over the contiguous
+    K, which LLVM vectorizes as sixteen reductions, with eight loads for every sixteen
+    multiply-adds. Weight rows are the outer loop, so each is read once a call (the weights are
+    about L2's size; a block's rows of x stay in L1). The edges (M or R not a multiple of 4) go one
+    product at a time; a row's path depends on its index only, not on R."""
+    m_all = w.shape[0]
+    rows = x.shape[0]
+    m_whole, r_whole = m_all - m_all % 4, rows - rows % 4
+    for m in range(0, m_whole, 4):
+        w0, w1, w2, w3 = w[m], w[m + 1], w[m + 2], w[m + 3]
+        c0, c1, c2, c3 = cols[m], cols[m + 1], cols[m + 2], cols[m + 3]
+        for r in range(0, r_whole, 4):
+            x0, x1, x2, x3 = x[r], x[r + 1], x[r + 2], x[r + 3]
             a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = _F(0.0)
             a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = _F(0.0)
-            for k in range(width):
-                x0, x1, x2, x3 = h0[k], h1[k], h2[k], h3[k]
+            for k in range(w.shape[1]):
+                u0, u1, u2, u3 = x0[k], x1[k], x2[k], x3[k]
                 v = w0[k]
-                a00 += v * x0
-                a01 += v * x1
-                a02 += v * x2
-                a03 += v * x3
+                a00 += v * u0
+                a01 += v * u1
+                a02 += v * u2
+                a03 += v * u3
                 v = w1[k]
-                a10 += v * x0
-                a11 += v * x1
-                a12 += v * x2
-                a13 += v * x3
+                a10 += v * u0
+                a11 += v * u1
+                a12 += v * u2
+                a13 += v * u3
                 v = w2[k]
-                a20 += v * x0
-                a21 += v * x1
-                a22 += v * x2
-                a23 += v * x3
+                a20 += v * u0
+                a21 += v * u1
+                a22 += v * u2
+                a23 += v * u3
                 v = w3[k]
-                a30 += v * x0
-                a31 += v * x1
-                a32 += v * x2
-                a33 += v * x3
-            z[r, j], z[r + 1, j], z[r + 2, j], z[r + 3, j] = a00, a01, a02, a03
-            z[r, j1], z[r + 1, j1], z[r + 2, j1], z[r + 3, j1] = a10, a11, a12, a13
-            z[r, j2], z[r + 1, j2], z[r + 2, j2], z[r + 3, j2] = a20, a21, a22, a23
-            z[r, j3], z[r + 1, j3], z[r + 2, j3], z[r + 3, j3] = a30, a31, a32, a33
-        for r in range(whole, rows):  # the tail: fewer than 4 rows
-            h0 = xh[r]
-            a0 = a1 = a2 = a3 = _F(0.0)
-            for k in range(width):
-                v = h0[k]
-                a0 += w0[k] * v
-                a1 += w1[k] * v
-                a2 += w2[k] * v
-                a3 += w3[k] * v
-            z[r, j], z[r, j1], z[r, j2], z[r, j3] = a0, a1, a2, a3
+                a30 += v * u0
+                a31 += v * u1
+                a32 += v * u2
+                a33 += v * u3
+            out[r, c0], out[r + 1, c0], out[r + 2, c0], out[r + 3, c0] = a00, a01, a02, a03
+            out[r, c1], out[r + 1, c1], out[r + 2, c1], out[r + 3, c1] = a10, a11, a12, a13
+            out[r, c2], out[r + 1, c2], out[r + 2, c2], out[r + 3, c2] = a20, a21, a22, a23
+            out[r, c3], out[r + 1, c3], out[r + 2, c3], out[r + 3, c3] = a30, a31, a32, a33
+        for q in range(4):
+            _dots(w[m + q], x, out, cols[m + q], r_whole)
+    for m in range(m_whole, m_all):
+        _dots(w[m], x, out, cols[m], 0)
+
+
+@_jit
+def _dots(w_row, x, out, col, r0):
+    """out[r, col] = w_row . x[r] for r0 <= r < R, one at a time (the tiles' edges)."""
+    for r in range(r0, x.shape[0]):
+        u = x[r]
+        total = _F(0.0)
+        for k in range(w_row.shape[0]):
+            total += w_row[k] * u[k]
+        out[r, col] = total
 
 
 @_jit
@@ -112,16 +123,19 @@ def _gates(z, bias, c_prev, c_new, tanh_c, h):
 
 
 @_jit
-def forward_block(x, wp, bias, acts, cs, hs, tanh_c, out, xh, n0, n1, reverse, batch_first):
+def forward_block(x, wp, cols, bias, acts, cs, hs, tanh_c, out, xh, n0, n1, reverse,
+                  batch_first):
     """The whole sequence of batch rows n0 <= n < n1 (see the module's docstring).
 
-    x (T, N, I); wp (H, 4, I + H); bias (4H,); writes, as rows: acts (T, N, 4H), cs and hs
-    (T+1, N, H) (reading the initial states from their first slot, or their last with
-    ``reverse``), tanh_c (T, N, H), and out ((N, T, H) with ``batch_first``, else (T, N, H)).
+    x (T, N, I); wp (4H, I + H): [W_ih W_hh]'s rows unit by unit, row 4 j + g holding gate g of
+    unit j, which ``cols`` (4H,) sends to column g H + j (``pack_weights``); bias (4H,). Writes,
+    as rows: acts (T, N, 4H), cs and hs (T+1, N, H) (reading the initial states from their first
+    slot, or their last with ``reverse``), tanh_c (T, N, H), and out ((N, T, H) with
+    ``batch_first``, else (T, N, H)).
     Scratch, the block's own: xh (2, R, I + H), the rows [x_t, h_{t-1}] of two steps."""
     steps = acts.shape[0]
-    hidden = wp.shape[0]
-    in_size = wp.shape[2] - hidden
+    hidden = wp.shape[0] // 4
+    in_size = wp.shape[1] - hidden
     rows = n1 - n0
     start = steps if reverse else 0
     for r in range(rows):
@@ -137,7 +151,7 @@ def forward_block(x, wp, bias, acts, cs, hs, tanh_c, out, xh, n0, n1, reverse, b
             for k in range(in_size):
                 dst[k] = src[k]
         z = acts[t, n0:n1]
-        _gate_sums(wp, cur, z)
+        _row_products(wp, cur, z, cols)
         h = hs[new, n0:n1]
         _gates(z, bias, cs[prev, n0:n1], cs[new, n0:n1], tanh_c[t, n0:n1], h)
         for r in range(rows):
@@ -176,74 +190,15 @@ def _gate_grads(a, tanh_c, c_prev, dh, dc, db):
 
 
 @_jit
-def _state_grads(dz, wt, dh):
-    """dh[r, k] = wt[k] . dz[r]: the gradient of the previous state, (R, H), from the gate
-    gradients as rows dz (R, 4H) and wt = W_hh^T (H, 4H). Weight rows outer, so that each is
-    read once a step (W_hh is about L2's size); the block's few rows of dz stay in cache."""
-    hidden, width = wt.shape
-    rows = dz.shape[0]
-    whole = rows - rows % 4
-    for k in range(0, hidden - hidden % 4, 4):
-        w0, w1, w2, w3 = wt[k], wt[k + 1], wt[k + 2], wt[k + 3]
-        for r in range(0, whole, 4):
-            d0, d1, d2, d3 = dz[r], dz[r + 1], dz[r + 2], dz[r + 3]
-            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = _F(0.0)
-            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = _F(0.0)
-            for i in range(width):
-                x0, x1, x2, x3 = d0[i], d1[i], d2[i], d3[i]
-                v = w0[i]
-                a00 += v * x0
-                a01 += v * x1
-                a02 += v * x2
-                a03 += v * x3
-                v = w1[i]
-                a10 += v * x0
-                a11 += v * x1
-                a12 += v * x2
-                a13 += v * x3
-                v = w2[i]
-                a20 += v * x0
-                a21 += v * x1
-                a22 += v * x2
-                a23 += v * x3
-                v = w3[i]
-                a30 += v * x0
-                a31 += v * x1
-                a32 += v * x2
-                a33 += v * x3
-            dh[r, k], dh[r + 1, k], dh[r + 2, k], dh[r + 3, k] = a00, a01, a02, a03
-            dh[r, k + 1], dh[r + 1, k + 1], dh[r + 2, k + 1], dh[r + 3, k + 1] = a10, a11, a12, a13
-            dh[r, k + 2], dh[r + 1, k + 2], dh[r + 2, k + 2], dh[r + 3, k + 2] = a20, a21, a22, a23
-            dh[r, k + 3], dh[r + 1, k + 3], dh[r + 2, k + 3], dh[r + 3, k + 3] = a30, a31, a32, a33
-        _state_grad_one(dz, wt, dh, k, whole, rows - whole)
-        for q in range(1, 4):
-            _state_grad_one(dz, wt, dh, k + q, whole, rows - whole)
-    for k in range(hidden - hidden % 4, hidden):
-        _state_grad_one(dz, wt, dh, k, 0, rows)
-
-
-@_jit
-def _state_grad_one(dz, wt, dh, k, r0, count):
-    """dh[r, k] = wt[k] . dz[r] for r0 <= r < r0 + count, one at a time (the tiles' edges)."""
-    w = wt[k]
-    for r in range(r0, r0 + count):
-        d = dz[r]
-        total = _F(0.0)
-        for i in range(w.shape[0]):
-            total += w[i] * d[i]
-        dh[r, k] = total
-
-
-@_jit
-def backward_block(acts, tanh_c, cs, d_out, wt, dh_all, dc_all, db, dh, dc, n0, n1, reverse,
-                   batch_first):
+def backward_block(acts, tanh_c, cs, d_out, wt, cols, dh_all, dc_all, db, dh, dc, n0, n1,
+                   reverse, batch_first):
     """The backward through time of batch rows n0 <= n < n1 (see ``forward_block``), on rows.
 
     acts (T, N, 4H): the activations, overwritten (the block's rows) with the gate gradients;
     tanh_c (T, N, H); cs (T+1, N, H); d_out: the output's gradient, laid out as the output;
-    wt = W_hh^T (H, 4H); dh_all and dc_all (N, H): the gradients of the last states, in, and of
-    the initial ones, out; db (4H,) float64: the block's sum of the gate gradients. Scratch:
-    dh, dc (R, H)."""
+    wt = W_hh^T (H, 4H) and cols = 0, 1, ..., H - 1 (see ``_row_products``); dh_all and dc_all
+    (N, H): the gradients of the last states, in, and of the initial ones, out; db (4H,)
+    float64: the block's sum of the gate gradients. Scratch: dh, dc (R, H)."""
     steps = acts.shape[0]
     hidden = wt.shape[0]
     rows = n1 - n0
@@ -260,7 +215,7 @@ def backward_block(acts, tanh_c, cs, d_out, wt, dh_all, dc_all, db, dh, dc, n0, 
                 hg[j] += row[j]
         dz = acts[t, n0:n1]
         _gate_grads(dz, tanh_c[t, n0:n1], cs[prev, n0:n1], dh, dc, db)
-        _state_grads(dz, wt, dh)
+        _row_products(wt, dz, dh, cols)  # dh_{t-1} = dz W_hh
     for r in range(rows):
         for j in range(hidden):
             dh_all[n0 + r, j] = dh[r, j]
@@ -286,24 +241,29 @@ else:
     def _f32(address, shape):
         return numba.carray(_address(address), shape, np.float32)
 
+    @_jit
+    def _i64(address, shape):
+        return numba.carray(_address(address), shape, np.int64)
+
     @numba.cfunc(_t.void(_t.voidptr), cache=True, error_model="numpy", fastmath=_FASTMATH)
     def forward_task(record):
         """``forward_block`` on one block, from its record of int64s: n0, n1, reverse,
-        batch_first, T, N, I, H, then the addresses of x, wp, bias, acts, cs, hs, tanh_c, out and
-        of the block's xh (see ``forward_block`` for their shapes)."""
+        batch_first, T, N, I, H, then the addresses of x, wp, cols, bias, acts, cs, hs, tanh_c,
+        out and of the block's xh (see ``forward_block`` for their shapes)."""
         f = numba.carray(record, (_RECORD,), np.int64)
         n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
         steps, n, in_size, hidden = f[4], f[5], f[6], f[7]
         forward_block(
             _f32(f[8], (steps, n, in_size)),
-            _f32(f[9], (hidden, 4, in_size + hidden)),
-            _f32(f[10], (4 * hidden,)),
-            _f32(f[11], (steps, n, 4 * hidden)),
-            _f32(f[12], (steps + 1, n, hidden)),
+            _f32(f[9], (4 * hidden, in_size + hidden)),
+            _i64(f[10], (4 * hidden,)),
+            _f32(f[11], (4 * hidden,)),
+            _f32(f[12], (steps, n, 4 * hidden)),
             _f32(f[13], (steps + 1, n, hidden)),
-            _f32(f[14], (steps, n, hidden)),
-            _f32(f[15], (n, steps, hidden) if batch_first else (steps, n, hidden)),
-            _f32(f[16], (2, n1 - n0, in_size + hidden)),
+            _f32(f[14], (steps + 1, n, hidden)),
+            _f32(f[15], (steps, n, hidden)),
+            _f32(f[16], (n, steps, hidden) if batch_first else (steps, n, hidden)),
+            _f32(f[17], (2, n1 - n0, in_size + hidden)),
             n0, n1, reverse, batch_first,
         )
 
@@ -311,7 +271,7 @@ else:
     def backward_task(record):
         """``backward_block`` on one block, from its record of int64s: n0, n1, reverse,
         batch_first, T, N, H, the address of db (float64, (4H,)), then those of acts, tanh_c,
-        cs, d_out, wt, dh_all, dc_all and of the block's dh, dc."""
+        cs, d_out, wt, cols, dh_all, dc_all and of the block's dh, dc."""
         f = numba.carray(record, (_RECORD,), np.int64)
         n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
         steps, n, hidden = f[4], f[5], f[6]
@@ -322,23 +282,27 @@ else:
             _f32(f[10], (steps + 1, n, hidden)),
             _f32(f[11], (n, steps, hidden) if batch_first else (steps, n, hidden)),
             _f32(f[12], (hidden, 4 * hidden)),
-            _f32(f[13], (n, hidden)),
+            _i64(f[13], (hidden,)),
             _f32(f[14], (n, hidden)),
+            _f32(f[15], (n, hidden)),
             numba.carray(_address(f[7]), (4 * hidden,), np.float64),
-            _f32(f[15], (rows, hidden)),
             _f32(f[16], (rows, hidden)),
+            _f32(f[17], (rows, hidden)),
             n0, n1, reverse, batch_first,
         )
 
 
 def pack_weights(w_ih, w_hh):
-    """[W_ih W_hh] (4H, I + H) as (H, 4, I + H): unit j's four gate rows side by side."""
+    """[W_ih W_hh] (4H, I + H) with its rows unit by unit: row 4 j + g is gate g of unit j (so
+    a tile's four weight rows are one unit's four gates); and the column of each packed row in
+    the gate sums, g H + j."""
     four_h, in_size = w_ih.shape
     hidden = four_h // 4
     wp = np.empty((hidden, 4, in_size + hidden), np.float32)
     wp[:, :, :in_size] = w_ih.reshape(4, hidden, in_size).transpose(1, 0, 2)
     wp[:, :, in_size:] = w_hh.reshape(4, hidden, hidden).transpose(1, 0, 2)
-    return wp
+    cols = (np.arange(4) * hidden + np.arange(hidden)[:, None]).reshape(-1).astype(np.int64)
+    return wp.reshape(four_h, in_size + hidden), cols
 
 
 def blocks(n, parts):
@@ -358,17 +322,19 @@ def _address_of(a):
     return a.__array_interface__["data"][0]
 
 
-def forward(x_tn, wp, bias, acts, cs, hs, tanh_c, out, reverse, batch_first, spans, run):
+def forward(x_tn, w_ih, w_hh, bias, acts, cs, hs, tanh_c, out, reverse, batch_first, spans,
+            run):
     """The layer's forward on the blocks ``spans``: ``run(task, records)`` runs ``forward_task``
     on each block's record (at once on several threads, or in turn: the same bits)."""
     steps, n, in_size = x_tn.shape
-    hidden = wp.shape[0]
+    hidden = w_hh.shape[1]
+    wp, cols = pack_weights(w_ih, w_hh)
     records = np.zeros((len(spans), _RECORD), np.int64)
     scratch = [np.zeros((2, b - a, in_size + hidden), np.float32) for a, b in spans]
-    shared = [_address_of(a) for a in (x_tn, wp, bias, acts, cs, hs, tanh_c, out)]
+    shared = [_address_of(a) for a in (x_tn, wp, cols, bias, acts, cs, hs, tanh_c, out)]
     for record, (n0, n1), xh in zip(records, spans, scratch):
-        record[:17] = [n0, n1, reverse, batch_first, steps, n, in_size, hidden, *shared,
-                       _address_of(xh)]
+        record[:] = [n0, n1, reverse, batch_first, steps, n, in_size, hidden, *shared,
+                     _address_of(xh)]
     run(forward_task, records)
 
 
@@ -379,13 +345,14 @@ def backward(acts, tanh_c, cs, d_out, w_hh, dh, dc, reverse, batch_first, spans,
     steps, n, width = acts.shape
     hidden = width // 4
     wt = np.ascontiguousarray(w_hh.T)
+    cols = np.arange(hidden, dtype=np.int64)
     records = np.zeros((len(spans), _RECORD), np.int64)
     db = np.zeros((len(spans), width), np.float64)
     scratch = [(np.empty((b - a, hidden), np.float32), np.empty((b - a, hidden), np.float32))
                for a, b in spans]
-    shared = [_address_of(a) for a in (acts, tanh_c, cs, d_out, wt, dh, dc)]
+    shared = [_address_of(a) for a in (acts, tanh_c, cs, d_out, wt, cols, dh, dc)]
     for k, (record, (n0, n1)) in enumerate(zip(records, spans)):
-        record[:17] = [n0, n1, reverse, batch_first, steps, n, hidden, _address_of(db[k]),
-                       *shared, *(_address_of(a) for a in scratch[k])]
+        record[:] = [n0, n1, reverse, batch_first, steps, n, hidden, _address_of(db[k]), *shared,
+                     *(_address_of(a) for a in scratch[k])]
     run(backward_task, records)
     return db.sum(axis=0)

@@ -53,7 +53,8 @@ def _case(n, reverse, batch_first, with_state, bias=True, t=6, i=5, h=7):
         "h0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
         "c0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
     }
-    grads = [rng.standard_normal(s).astype(np.float32) for s in [(x.shape[:2] + (h,)), (n, h), (n, h)]]
+    shapes = [x.shape[:2] + (h,), (n, h), (n, h)]
+    grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
 
     def run():
         tensors = {k: None if v is None else nerve.tensor(v, requires_grad=True)

@@ -202,9 +202,8 @@ def _blocks_forward(ctx, x, x_tn, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, batch
     tanh_c = np.empty((steps, n, hidden), f32)
     out = np.empty((n, steps, hidden) if batch_first else (steps, n, hidden), f32)
     spans = _lstm_kernels.blocks(n, pool.parts)
-    wp = _lstm_kernels.pack_weights(w_ih._data, w_hh._data)
-    _lstm_kernels.forward(x_tn, wp, bias, acts, cs, hs, tanh_c, out, reverse, batch_first,
-                          spans, pool)
+    _lstm_kernels.forward(x_tn, w_ih._data, w_hh._data, bias, acts, cs, hs, tanh_c, out, reverse,
+                          batch_first, spans, pool)
     ctx.save_for_backward(x, w_ih, w_hh)  # x: x_tn may be its array (version-checked)
     ctx.x_tn, ctx.acts, ctx.hs, ctx.cs, ctx.tanh_c = x_tn, acts, hs, cs, tanh_c
     ctx.reverse, ctx.batch_first, ctx.spans, ctx.run = reverse, batch_first, spans, pool
