@@ -41,9 +41,9 @@ def _run(fn, enabled, monkeypatch):
     return fn()
 
 
-def _lstm_case(reverse, batch_first, with_state, bias=True, strided_grad=False):
+def _lstm_case(reverse, batch_first, with_state, bias=True, strided_grad=False, n=3):
     rng = np.random.default_rng(1)
-    n, t, i, h = 3, 5, 4, 6
+    t, i, h = 5, 4, 6
     x = rng.standard_normal((n, t, i) if batch_first else (t, n, i)).astype(np.float32)
     arrays = {
         "x": x,

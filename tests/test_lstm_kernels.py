@@ -9,11 +9,11 @@ where the blocks run on OpenBLAS's workers (``nerve.threads.blas_pool``)."""
 import numpy as np
 import pytest
 import torch
+from test_kernels import _lstm_case
 
 import nerve
 from nerve import _lstm_kernels, threads
 from nerve.nn.functional import rnn
-from nerve.nn.functional.rnn import lstm_layer
 
 pytestmark = pytest.mark.skipif(_lstm_kernels.forward_task is None, reason="needs Numba")
 
@@ -41,32 +41,6 @@ def test_blocks_start_at_multiples_of_four_and_cover_the_batch(n, parts):
     assert len(spans) <= parts
 
 
-def _case(n, reverse, batch_first, with_state, bias=True, t=6, i=5, h=7):
-    rng = np.random.default_rng(n + 10 * reverse + 100 * batch_first)
-    x = rng.standard_normal((n, t, i) if batch_first else (t, n, i)).astype(np.float32)
-    arrays = {
-        "x": x,
-        "w_ih": rng.standard_normal((4 * h, i)).astype(np.float32) * 0.5,
-        "w_hh": rng.standard_normal((4 * h, h)).astype(np.float32) * 0.5,
-        "b_ih": rng.standard_normal(4 * h).astype(np.float32) if bias else None,
-        "b_hh": rng.standard_normal(4 * h).astype(np.float32) if bias else None,
-        "h0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
-        "c0": rng.standard_normal((n, h)).astype(np.float32) if with_state else None,
-    }
-    shapes = [x.shape[:2] + (h,), (n, h), (n, h)]
-    grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-
-    def run():
-        tensors = {k: None if v is None else nerve.tensor(v, requires_grad=True)
-                   for k, v in arrays.items()}
-        out, hn, cn = lstm_layer(*tensors.values(), reverse=reverse, batch_first=batch_first)
-        nerve.autograd.backward([out, hn, cn], [nerve.tensor(g) for g in grads])
-        values = [out.detach().numpy(), hn.detach().numpy(), cn.detach().numpy()]
-        return values + [v.grad.numpy() for v in tensors.values() if v is not None]
-
-    return run
-
-
 def _counting_pool(monkeypatch):
     """Blocks for batches of 8 rows and more, run in turn; returns the list of the runs' sizes."""
     runner = OneAfterTheOther()
@@ -79,7 +53,7 @@ def _counting_pool(monkeypatch):
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("with_state, bias", [(False, True), (True, True), (True, False)])
 def test_blocks_match_the_per_step_path(n, reverse, batch_first, with_state, bias, monkeypatch):
-    run = _case(n, reverse, batch_first, with_state, bias)
+    run = _lstm_case(reverse, batch_first, with_state, bias, n=n)
     calls = _counting_pool(monkeypatch)
     blocked = run()
     assert calls == [2, 2]  # the forward and the backward, each on two blocks
@@ -103,7 +77,7 @@ assert rnn._row_blocks_pool(f32, f32, f32, rnn.ROW_BLOCKS_MIN_BATCH) is pool
 assert rnn._row_blocks_pool(f32, f32, f32, rnn.ROW_BLOCKS_MIN_BATCH - 1) is None
 assert rnn._row_blocks_pool(f32.astype(np.float64), f32, f32, 32) is None
 for n in (8, 13, 32):
-    run = case._case(n, False, True, True)
+    run = case._lstm_case(False, True, True, n=n)
     seen = []
     real = rnn._row_blocks_pool
 
@@ -137,22 +111,29 @@ def test_the_blocks_run_on_openblas_threads_and_give_the_bits_of_one_thread():
     assert "blocks on openblas threads ok" in done.stdout
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_blocks_match_torch(bidirectional, monkeypatch):
+@pytest.mark.parametrize("bidirectional, num_layers, whole_output",
+                         [(False, 1, True), (True, 1, True), (False, 2, False)])
+def test_blocks_match_torch(bidirectional, num_layers, whole_output, monkeypatch):
+    """Outputs and every gradient; with ``whole_output`` False, only h_n reaches the loss."""
     calls = _counting_pool(monkeypatch)
     torch.manual_seed(0)
-    twin = torch.nn.LSTM(6, 9, batch_first=True, bidirectional=bidirectional)
-    module = nerve.nn.LSTM(6, 9, batch_first=True, bidirectional=bidirectional)
+    kwargs = dict(batch_first=True, bidirectional=bidirectional, num_layers=num_layers)
+    twin = torch.nn.LSTM(6, 9, **kwargs)
+    module = nerve.nn.LSTM(6, 9, **kwargs)
     for (_, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
         p._data[...] = tp.detach().numpy()
     x = np.random.default_rng(3).standard_normal((11, 7, 6)).astype(np.float32)
     nx, tx = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out, (h_n, c_n) = module(nx)
-    t_out, (t_h, t_c) = twin(tx)
-    ((out * out).sum() + h_n.sum() + (c_n * c_n).sum()).backward()
-    ((t_out * t_out).sum() + t_h.sum() + (t_c * t_c).sum()).backward()
-    assert len(calls) == (4 if bidirectional else 2)
-    for a, b in [(out, t_out), (h_n, t_h), (c_n, t_c), (nx.grad, tx.grad)]:
+    results = []
+    for m, xx in ((module, nx), (twin, tx)):
+        out, (h_n, c_n) = m(xx)
+        loss = (h_n * h_n).sum()
+        if whole_output:
+            loss = loss + (out * out).sum() + (c_n * c_n).sum()
+        loss.backward()
+        results.append([out, h_n, c_n, xx.grad])
+    assert len(calls) == 2 * num_layers * (2 if bidirectional else 1)  # forward and backward
+    for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-4, atol=2e-5)
     for (name, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=5e-5,
@@ -183,26 +164,6 @@ def test_one_blas_thread_keeps_the_per_step_path():
         assert rnn._row_blocks_pool(f32, f32, f32, 32) is None
     finally:
         threads.set_num_threads(before)
-
-
-def test_two_layers_with_only_the_last_state_used_match_torch(monkeypatch):
-    calls = _counting_pool(monkeypatch)
-    torch.manual_seed(0)
-    twin = torch.nn.LSTM(5, 7, num_layers=2)
-    module = nerve.nn.LSTM(5, 7, num_layers=2)
-    for (_, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
-        p._data[...] = tp.detach().numpy()
-    x = np.random.default_rng(0).standard_normal((6, 10, 5)).astype(np.float32)
-    nx, tx = nerve.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    _, (h_n, _) = module(nx)
-    _, (t_h, _) = twin(tx)
-    (h_n * h_n).sum().backward()
-    (t_h * t_h).sum().backward()
-    assert calls == [2, 2, 2, 2]  # two layers, forward and backward
-    np.testing.assert_allclose(nx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-6)
-    for (name, p), (_, tp) in zip(module.named_parameters(), twin.named_parameters(), strict=True):
-        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-4, atol=1e-6,
-                                   err_msg=name)
 
 
 def test_an_empty_sequence_on_blocks_returns_the_initial_state(monkeypatch):

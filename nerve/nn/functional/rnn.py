@@ -239,8 +239,13 @@ def _blocks_backward(ctx, grad_out, grad_hn, grad_cn):
     if need[2]:
         prev = ctx.hs[1:] if ctx.reverse else ctx.hs[:-1]  # (T, N, H): h_{t-1} of step t
         grad_w_hh = rows.T @ prev.reshape(steps * n, hidden)
-    if need[3] or need[4]:
-        grad_b = db.astype(np.float32)
+    grad_b = db.astype(np.float32) if need[3] or need[4] else None
+    return _lstm_layer_grads(need, grad_x, grad_w_ih, grad_w_hh, grad_b, dh, dc)
+
+
+def _lstm_layer_grads(need, grad_x, grad_w_ih, grad_w_hh, grad_b, dh, dc):
+    """What ``LSTMLayer.backward`` returns: the gradients of its inputs x, w_ih, w_hh, b_ih,
+    b_hh (both grad_b), h0 and c0 (dh, dc: (N, H)), None where ``need`` says not needed."""
     return _wrap_all(
         grad_x,
         grad_w_ih,
@@ -416,15 +421,9 @@ class LSTMLayer(Function):
             grad_w_hh = d_rows @ prev_rows.T
         if need[3] or need[4]:
             grad_b = bias_grad_sum.astype(hs.dtype) if fused else d_rows.sum(axis=1)
-        return _wrap_all(
-            grad_x,
-            grad_w_ih,
-            grad_w_hh,
-            grad_b if need[3] else None,
-            grad_b if need[4] else None,
-            dh.T.copy() if need[5] else None,
-            dc.T.copy() if need[6] else None,
-        ) + (None, None)
+        return _lstm_layer_grads(need, grad_x, grad_w_ih, grad_w_hh, grad_b,
+                                 dh.T.copy() if need[5] else None,
+                                 dc.T.copy() if need[6] else None)
 
 
 class GRULayer(Function):
