@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nerve._kernels import _F, _FASTMATH, _ONE, _jit, _sigmoid, _tanh, numba
+from nerve._kernels import _F, _ONE, _jit, _sigmoid, _tanh
 
-_RECORD = 18  # int64 fields in a block's record (see forward_task, backward_task)
+_RECORD = 18  # int64 fields in a block's record (see nerve/_lstm_tasks.py)
 
 
 @_jit
@@ -222,76 +222,6 @@ def backward_block(acts, tanh_c, cs, d_out, wt, cols, dh_all, dc_all, db, dh, dc
             dc_all[n0 + r, j] = dc[r, j]
 
 
-if numba is None:  # pragma: no cover - Numba is an optional extra
-    forward_task = backward_task = None
-else:
-    from numba import types as _t
-    from numba.extending import intrinsic
-
-    @intrinsic
-    def _address(typingctx, value):
-        """An int64 as a pointer (the records below hold arrays' addresses)."""
-
-        def codegen(context, builder, signature, args):
-            return builder.inttoptr(args[0], context.get_value_type(_t.voidptr))
-
-        return _t.voidptr(_t.int64), codegen
-
-    @_jit
-    def _f32(address, shape):
-        return numba.carray(_address(address), shape, np.float32)
-
-    @_jit
-    def _i64(address, shape):
-        return numba.carray(_address(address), shape, np.int64)
-
-    @numba.cfunc(_t.void(_t.voidptr), cache=True, error_model="numpy", fastmath=_FASTMATH)
-    def forward_task(record):
-        """``forward_block`` on one block, from its record of int64s: n0, n1, reverse,
-        batch_first, T, N, I, H, then the addresses of x, wp, cols, bias, acts, cs, hs, tanh_c,
-        out and of the block's xh (see ``forward_block`` for their shapes)."""
-        f = numba.carray(record, (_RECORD,), np.int64)
-        n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
-        steps, n, in_size, hidden = f[4], f[5], f[6], f[7]
-        forward_block(
-            _f32(f[8], (steps, n, in_size)),
-            _f32(f[9], (4 * hidden, in_size + hidden)),
-            _i64(f[10], (4 * hidden,)),
-            _f32(f[11], (4 * hidden,)),
-            _f32(f[12], (steps, n, 4 * hidden)),
-            _f32(f[13], (steps + 1, n, hidden)),
-            _f32(f[14], (steps + 1, n, hidden)),
-            _f32(f[15], (steps, n, hidden)),
-            _f32(f[16], (n, steps, hidden) if batch_first else (steps, n, hidden)),
-            _f32(f[17], (2, n1 - n0, in_size + hidden)),
-            n0, n1, reverse, batch_first,
-        )
-
-    @numba.cfunc(_t.void(_t.voidptr), cache=True, error_model="numpy", fastmath=_FASTMATH)
-    def backward_task(record):
-        """``backward_block`` on one block, from its record of int64s: n0, n1, reverse,
-        batch_first, T, N, H, the address of db (float64, (4H,)), then those of acts, tanh_c,
-        cs, d_out, wt, cols, dh_all, dc_all and of the block's dh, dc."""
-        f = numba.carray(record, (_RECORD,), np.int64)
-        n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
-        steps, n, hidden = f[4], f[5], f[6]
-        rows = n1 - n0
-        backward_block(
-            _f32(f[8], (steps, n, 4 * hidden)),
-            _f32(f[9], (steps, n, hidden)),
-            _f32(f[10], (steps + 1, n, hidden)),
-            _f32(f[11], (n, steps, hidden) if batch_first else (steps, n, hidden)),
-            _f32(f[12], (hidden, 4 * hidden)),
-            _i64(f[13], (hidden,)),
-            _f32(f[14], (n, hidden)),
-            _f32(f[15], (n, hidden)),
-            numba.carray(_address(f[7]), (4 * hidden,), np.float64),
-            _f32(f[16], (rows, hidden)),
-            _f32(f[17], (rows, hidden)),
-            n0, n1, reverse, batch_first,
-        )
-
-
 def pack_weights(w_ih, w_hh):
     """[W_ih W_hh] (4H, I + H) with its rows unit by unit: row 4 j + g is gate g of unit j (so
     a tile's four weight rows are one unit's four gates); and the column of each packed row in
@@ -335,6 +265,8 @@ def forward(x_tn, w_ih, w_hh, bias, acts, cs, hs, tanh_c, out, reverse, batch_fi
     for record, (n0, n1), xh in zip(records, spans, scratch):
         record[:] = [n0, n1, reverse, batch_first, steps, n, in_size, hidden, *shared,
                      _address_of(xh)]
+    from nerve._lstm_tasks import forward_task  # compiled on first use: see there
+
     run(forward_task, records)
 
 
@@ -354,5 +286,7 @@ def backward(acts, tanh_c, cs, d_out, w_hh, dh, dc, reverse, batch_first, spans,
     for k, (record, (n0, n1)) in enumerate(zip(records, spans)):
         record[:] = [n0, n1, reverse, batch_first, steps, n, hidden, _address_of(db[k]), *shared,
                      *(_address_of(a) for a in scratch[k])]
+    from nerve._lstm_tasks import backward_task
+
     run(backward_task, records)
     return db.sum(axis=0)

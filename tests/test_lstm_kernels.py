@@ -12,10 +12,10 @@ import torch
 from test_kernels import _lstm_case
 
 import nerve
-from nerve import _lstm_kernels, threads
+from nerve import _kernels, _lstm_kernels, threads
 from nerve.nn.functional import rnn
 
-pytestmark = pytest.mark.skipif(_lstm_kernels.forward_task is None, reason="needs Numba")
+pytestmark = pytest.mark.skipif(_kernels.numba is None, reason="needs Numba")
 
 
 class OneAfterTheOther:
