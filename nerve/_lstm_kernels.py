@@ -76,8 +76,9 @@ def _row_products(w, x, out, cols):
             out[r, c1], out[r + 1, c1], out[r + 2, c1], out[r + 3, c1] = a10, a11, a12, a13
             out[r, c2], out[r + 1, c2], out[r + 2, c2], out[r + 3, c2] = a20, a21, a22, a23
             out[r, c3], out[r + 1, c3], out[r + 2, c3], out[r + 3, c3] = a30, a31, a32, a33
-        for q in range(4):
-            _dots(w[m + q], x, out, cols[m + q], r_whole)
+        if r_whole < rows:
+            for q in range(4):
+                _dots(w[m + q], x, out, cols[m + q], r_whole)
     for m in range(m_whole, m_all):
         _dots(w[m], x, out, cols[m], 0)
 
