@@ -28,12 +28,13 @@ import numpy as np
 
 from nerve._kernels import _F, _ONE, _jit, _sigmoid, _tanh
 
-_RECORD = 18  # int64 fields in a block's record (see nerve/_lstm_tasks.py)
+_RECORD = 17  # int64 fields in a block's record (see nerve/_lstm_tasks.py)
 
 
 @_jit
-def _row_products(w, x, out, cols):
-    """out[r, cols[m]] = w[m] . x[r] for weight rows w (M, K) and rows x (R, K).
+def _row_products(w, x, out, by_unit):
+    """out[r, col(m)] = w[m] . x[r] for weight rows w (M, K) and rows x (R, K), where col(m) is m,
+    or with ``by_unit`` (the packed LSTM weights, ``pack_weights``) (m mod 4) M/4 + m div 4.
 
     In 4 x 4 tiles, four weight rows by four rows of x: sixteen dot products over the contiguous
     K, which LLVM vectorizes as sixteen reductions, with eight loads for every sixteen
@@ -45,7 +46,9 @@ def _row_products(w, x, out, cols):
     m_whole, r_whole = m_all - m_all % 4, rows - rows % 4
     for m in range(0, m_whole, 4):
         w0, w1, w2, w3 = w[m], w[m + 1], w[m + 2], w[m + 3]
-        c0, c1, c2, c3 = cols[m], cols[m + 1], cols[m + 2], cols[m + 3]
+        c0 = m // 4 if by_unit else m
+        step = m_all // 4 if by_unit else 1
+        c1, c2, c3 = c0 + step, c0 + 2 * step, c0 + 3 * step
         for r in range(0, r_whole, 4):
             x0, x1, x2, x3 = x[r], x[r + 1], x[r + 2], x[r + 3]
             a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = _F(0.0)
@@ -78,9 +81,9 @@ def _row_products(w, x, out, cols):
             out[r, c3], out[r + 1, c3], out[r + 2, c3], out[r + 3, c3] = a30, a31, a32, a33
         if r_whole < rows:
             for q in range(4):
-                _dots(w[m + q], x, out, cols[m + q], r_whole)
+                _dots(w[m + q], x, out, c0 + q * step, r_whole)
     for m in range(m_whole, m_all):
-        _dots(w[m], x, out, cols[m], 0)
+        _dots(w[m], x, out, m, 0)  # (not by_unit: M = 4H is whole tiles)
 
 
 @_jit
@@ -124,12 +127,12 @@ def _gates(z, bias, c_prev, c_new, tanh_c, h):
 
 
 @_jit
-def forward_block(x, wp, cols, bias, acts, cs, hs, tanh_c, out, xh, n0, n1, reverse,
+def forward_block(x, wp, bias, acts, cs, hs, tanh_c, out, xh, n0, n1, reverse,
                   batch_first):
     """The whole sequence of batch rows n0 <= n < n1 (see the module's docstring).
 
     x (T, N, I); wp (4H, I + H): [W_ih W_hh]'s rows unit by unit, row 4 j + g holding gate g of
-    unit j, which ``cols`` (4H,) sends to column g H + j (``pack_weights``); bias (4H,). Writes,
+    unit j, whose sum goes to column g H + j (``pack_weights``); bias (4H,). Writes,
     as rows: acts (T, N, 4H), cs and hs (T+1, N, H) (reading the initial states from their first
     slot, or their last with ``reverse``), tanh_c (T, N, H), and out ((N, T, H) with
     ``batch_first``, else (T, N, H)).
@@ -152,7 +155,7 @@ def forward_block(x, wp, cols, bias, acts, cs, hs, tanh_c, out, xh, n0, n1, reve
             for k in range(in_size):
                 dst[k] = src[k]
         z = acts[t, n0:n1]
-        _row_products(wp, cur, z, cols)
+        _row_products(wp, cur, z, True)
         h = hs[new, n0:n1]
         _gates(z, bias, cs[prev, n0:n1], cs[new, n0:n1], tanh_c[t, n0:n1], h)
         for r in range(rows):
@@ -191,13 +194,13 @@ def _gate_grads(a, tanh_c, c_prev, dh, dc, db):
 
 
 @_jit
-def backward_block(acts, tanh_c, cs, d_out, wt, cols, dh_all, dc_all, db, dh, dc, n0, n1,
+def backward_block(acts, tanh_c, cs, d_out, wt, dh_all, dc_all, db, dh, dc, n0, n1,
                    reverse, batch_first):
     """The backward through time of batch rows n0 <= n < n1 (see ``forward_block``), on rows.
 
     acts (T, N, 4H): the activations, overwritten (the block's rows) with the gate gradients;
     tanh_c (T, N, H); cs (T+1, N, H); d_out: the output's gradient, laid out as the output;
-    wt = W_hh^T (H, 4H) and cols = 0, 1, ..., H - 1 (see ``_row_products``); dh_all and dc_all
+    wt = W_hh^T (H, 4H); dh_all and dc_all
     (N, H): the gradients of the last states, in, and of the initial ones, out; db (4H,)
     float64: the block's sum of the gate gradients. Scratch: dh, dc (R, H)."""
     steps = acts.shape[0]
@@ -216,7 +219,7 @@ def backward_block(acts, tanh_c, cs, d_out, wt, cols, dh_all, dc_all, db, dh, dc
                 hg[j] += row[j]
         dz = acts[t, n0:n1]
         _gate_grads(dz, tanh_c[t, n0:n1], cs[prev, n0:n1], dh, dc, db)
-        _row_products(wt, dz, dh, cols)  # dh_{t-1} = dz W_hh
+        _row_products(wt, dz, dh, False)  # dh_{t-1} = dz W_hh
     for r in range(rows):
         for j in range(hidden):
             dh_all[n0 + r, j] = dh[r, j]
@@ -225,15 +228,13 @@ def backward_block(acts, tanh_c, cs, d_out, wt, cols, dh_all, dc_all, db, dh, dc
 
 def pack_weights(w_ih, w_hh):
     """[W_ih W_hh] (4H, I + H) with its rows unit by unit: row 4 j + g is gate g of unit j (so
-    a tile's four weight rows are one unit's four gates); and the column of each packed row in
-    the gate sums, g H + j."""
+    a tile's four weight rows are one unit's four gates, whose sums go to columns g H + j)."""
     four_h, in_size = w_ih.shape
     hidden = four_h // 4
     wp = np.empty((hidden, 4, in_size + hidden), np.float32)
     wp[:, :, :in_size] = w_ih.reshape(4, hidden, in_size).transpose(1, 0, 2)
     wp[:, :, in_size:] = w_hh.reshape(4, hidden, hidden).transpose(1, 0, 2)
-    cols = (np.arange(4) * hidden + np.arange(hidden)[:, None]).reshape(-1).astype(np.int64)
-    return wp.reshape(four_h, in_size + hidden), cols
+    return wp.reshape(four_h, in_size + hidden)
 
 
 def blocks(n, parts):
@@ -259,10 +260,10 @@ def forward(x_tn, w_ih, w_hh, bias, acts, cs, hs, tanh_c, out, reverse, batch_fi
     on each block's record (at once on several threads, or in turn: the same bits)."""
     steps, n, in_size = x_tn.shape
     hidden = w_hh.shape[1]
-    wp, cols = pack_weights(w_ih, w_hh)
+    wp = pack_weights(w_ih, w_hh)
     records = np.zeros((len(spans), _RECORD), np.int64)
     scratch = [np.zeros((2, b - a, in_size + hidden), np.float32) for a, b in spans]
-    shared = [_address_of(a) for a in (x_tn, wp, cols, bias, acts, cs, hs, tanh_c, out)]
+    shared = [_address_of(a) for a in (x_tn, wp, bias, acts, cs, hs, tanh_c, out)]
     for record, (n0, n1), xh in zip(records, spans, scratch):
         record[:] = [n0, n1, reverse, batch_first, steps, n, in_size, hidden, *shared,
                      _address_of(xh)]
@@ -278,12 +279,11 @@ def backward(acts, tanh_c, cs, d_out, w_hh, dh, dc, reverse, batch_first, spans,
     steps, n, width = acts.shape
     hidden = width // 4
     wt = np.ascontiguousarray(w_hh.T)
-    cols = np.arange(hidden, dtype=np.int64)
     records = np.zeros((len(spans), _RECORD), np.int64)
     db = np.zeros((len(spans), width), np.float64)
     scratch = [(np.empty((b - a, hidden), np.float32), np.empty((b - a, hidden), np.float32))
                for a, b in spans]
-    shared = [_address_of(a) for a in (acts, tanh_c, cs, d_out, wt, cols, dh, dc)]
+    shared = [_address_of(a) for a in (acts, tanh_c, cs, d_out, wt, dh, dc)]
     for k, (record, (n0, n1)) in enumerate(zip(records, spans)):
         record[:] = [n0, n1, reverse, batch_first, steps, n, hidden, _address_of(db[k]), *shared,
                      *(_address_of(a) for a in scratch[k])]

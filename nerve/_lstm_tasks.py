@@ -32,14 +32,10 @@ def _f32(address, shape):
     return numba.carray(_address(address), shape, np.float32)
 
 
-@_jit
-def _i64(address, shape):
-    return numba.carray(_address(address), shape, np.int64)
-
 @numba.cfunc(_t.void(_t.voidptr), cache=True, error_model="numpy", fastmath=_FASTMATH)
 def forward_task(record):
     """``forward_block`` on one block, from its record of int64s: n0, n1, reverse,
-    batch_first, T, N, I, H, then the addresses of x, wp, cols, bias, acts, cs, hs, tanh_c,
+    batch_first, T, N, I, H, then the addresses of x, wp, bias, acts, cs, hs, tanh_c,
     out and of the block's xh (see ``forward_block`` for their shapes)."""
     f = numba.carray(record, (_RECORD,), np.int64)
     n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
@@ -47,22 +43,22 @@ def forward_task(record):
     forward_block(
         _f32(f[8], (steps, n, in_size)),
         _f32(f[9], (4 * hidden, in_size + hidden)),
-        _i64(f[10], (4 * hidden,)),
-        _f32(f[11], (4 * hidden,)),
-        _f32(f[12], (steps, n, 4 * hidden)),
+        _f32(f[10], (4 * hidden,)),
+        _f32(f[11], (steps, n, 4 * hidden)),
+        _f32(f[12], (steps + 1, n, hidden)),
         _f32(f[13], (steps + 1, n, hidden)),
-        _f32(f[14], (steps + 1, n, hidden)),
-        _f32(f[15], (steps, n, hidden)),
-        _f32(f[16], (n, steps, hidden) if batch_first else (steps, n, hidden)),
-        _f32(f[17], (2, n1 - n0, in_size + hidden)),
+        _f32(f[14], (steps, n, hidden)),
+        _f32(f[15], (n, steps, hidden) if batch_first else (steps, n, hidden)),
+        _f32(f[16], (2, n1 - n0, in_size + hidden)),
         n0, n1, reverse, batch_first,
     )
+
 
 @numba.cfunc(_t.void(_t.voidptr), cache=True, error_model="numpy", fastmath=_FASTMATH)
 def backward_task(record):
     """``backward_block`` on one block, from its record of int64s: n0, n1, reverse,
     batch_first, T, N, H, the address of db (float64, (4H,)), then those of acts, tanh_c,
-    cs, d_out, wt, cols, dh_all, dc_all and of the block's dh, dc."""
+    cs, d_out, wt, dh_all, dc_all and of the block's dh, dc."""
     f = numba.carray(record, (_RECORD,), np.int64)
     n0, n1, reverse, batch_first = f[0], f[1], f[2] != 0, f[3] != 0
     steps, n, hidden = f[4], f[5], f[6]
@@ -73,11 +69,10 @@ def backward_task(record):
         _f32(f[10], (steps + 1, n, hidden)),
         _f32(f[11], (n, steps, hidden) if batch_first else (steps, n, hidden)),
         _f32(f[12], (hidden, 4 * hidden)),
-        _i64(f[13], (hidden,)),
+        _f32(f[13], (n, hidden)),
         _f32(f[14], (n, hidden)),
-        _f32(f[15], (n, hidden)),
         numba.carray(_address(f[7]), (4 * hidden,), np.float64),
+        _f32(f[15], (rows, hidden)),
         _f32(f[16], (rows, hidden)),
-        _f32(f[17], (rows, hidden)),
         n0, n1, reverse, batch_first,
     )
