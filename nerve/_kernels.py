@@ -30,6 +30,42 @@ except ImportError:  # pragma: no cover - Numba is an optional extra
 
 enabled = numba is not None and os.environ.get("NERVE_NUMBA", "1") != "0"
 
+# The files whose compiled kernels Numba caches (in __pycache__ beside them).
+_KERNEL_FILES = ("_kernels.py", "_lstm_kernels.py", "_lstm_tasks.py")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _forget_stale_compiled_code(folder=_HERE):
+    """Numba's cache knows a compiled function by its own file's time stamp, not by the files of
+    the functions it calls: an LSTM kernel (``_lstm_kernels.py``) that calls ``_sigmoid`` (here)
+    would keep the old ``_sigmoid`` after an edit of this file. So when any of the kernel files
+    changes, the cached code of all of them is deleted (and compiled again on use). Where the
+    folder is read-only (an installed package), Numba caches elsewhere, and an install rewrites
+    all the files at once."""
+    cache = os.path.join(folder, "__pycache__")
+    try:
+        stamp = ";".join(f"{name}:{os.stat(os.path.join(folder, name)).st_mtime_ns}"
+                         for name in _KERNEL_FILES)
+        marker = os.path.join(cache, "nerve-kernels.stamp")
+        try:
+            with open(marker) as f:
+                if f.read() == stamp:
+                    return
+        except OSError:
+            pass
+        prefixes = tuple(name[:-2] for name in _KERNEL_FILES)  # "_kernels." ...
+        for name in os.listdir(cache):
+            if name.startswith(prefixes) and name.endswith((".nbi", ".nbc")):
+                os.remove(os.path.join(cache, name))
+        with open(marker, "w") as f:
+            f.write(stamp)
+    except OSError:  # no __pycache__ yet, read-only, or a file just removed by another process
+        pass
+
+
+if numba is not None:
+    _forget_stale_compiled_code()
+
 
 def usable(*arrays) -> bool:
     """Whether the kernels can take these arrays: Numba present and enabled, float32 NumPy."""

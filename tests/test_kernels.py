@@ -387,3 +387,28 @@ def test_swap_leading_axes_is_numpys_transposing_copy(shape):
     dst = np.empty((shape[1], shape[0], shape[2]), np.float32)
     _kernels.swap_leading_axes(src, dst)
     np.testing.assert_array_equal(dst, src.transpose(1, 0, 2))
+
+
+def test_cached_kernels_go_when_any_kernel_file_changes(tmp_path):
+    """Numba's cache does not follow calls across files; nerve deletes the cached code of all its
+    kernel files when one of them changes (``_forget_stale_compiled_code``)."""
+    import os
+
+    for name in _kernels._KERNEL_FILES:
+        (tmp_path / name).write_text("# kernels\n")
+    cache = tmp_path / "__pycache__"
+    cache.mkdir()
+    cached = ["_kernels.exp_-137.py311.nbi", "_lstm_kernels.forward_block-9.py311.1.nbc",
+              "_lstm_tasks.forward_task-3.py311.nbi"]
+    others = ["tensor.cpython-311.pyc", "_kernelsfoo.nbi"]
+    for name in cached + others:
+        (cache / name).write_text("")
+    _kernels._forget_stale_compiled_code(str(tmp_path))
+    assert sorted(os.listdir(cache)) == sorted(others + ["nerve-kernels.stamp"])
+    (cache / cached[0]).write_text("")  # compiled again: kept while no file changes
+    _kernels._forget_stale_compiled_code(str(tmp_path))
+    assert (cache / cached[0]).exists()
+    later = os.stat(tmp_path / "_lstm_kernels.py").st_mtime_ns + 10**9
+    os.utime(tmp_path / "_lstm_kernels.py", ns=(later, later))  # an edit of another file
+    _kernels._forget_stale_compiled_code(str(tmp_path))
+    assert not (cache / cached[0]).exists()
