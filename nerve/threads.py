@@ -17,6 +17,10 @@ Two findings shape the rest of this module (measured on the 2-core machine the b
   (64x400 by 400x120: 64.5 us on one thread, 67.2 us on two) but wakes the spinning workers.
   ``gemm`` runs those on one BLAS thread, so that a model of small layers (LeNet-5's 400-120-84-10)
   leaves the second core to the convolutions.
+
+Work that runs while OpenBLAS's workers spin (an LSTM's recurrence, between a training step's
+products) goes to those workers themselves: ``blas_pool`` hands compiled tasks to OpenBLAS's own
+threads, so that nothing competes with them for a core.
 """
 
 from __future__ import annotations
