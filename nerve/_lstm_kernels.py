@@ -200,9 +200,9 @@ def backward_block(acts, tanh_c, cs, d_out, wt, dh_all, dc_all, db, dh, dc, n0, 
 
     acts (T, N, 4H): the activations, overwritten (the block's rows) with the gate gradients;
     tanh_c (T, N, H); cs (T+1, N, H); d_out: the output's gradient, laid out as the output;
-    wt = W_hh^T (H, 4H); dh_all and dc_all
-    (N, H): the gradients of the last states, in, and of the initial ones, out; db (4H,)
-    float64: the block's sum of the gate gradients. Scratch: dh, dc (R, H)."""
+    wt = W_hh^T (H, 4H); dh_all and dc_all (N, H): the gradients of the last states, in, and of
+    the initial ones, out; db (4H,) float64: the block's sum of the gate gradients. Scratch:
+    dh, dc (R, H)."""
     steps = acts.shape[0]
     hidden = wt.shape[0]
     rows = n1 - n0
