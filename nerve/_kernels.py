@@ -43,24 +43,29 @@ def _forget_stale_compiled_code(folder=_HERE):
     folder is read-only (an installed package), Numba caches elsewhere, and an install rewrites
     all the files at once."""
     cache = os.path.join(folder, "__pycache__")
+    marker = os.path.join(cache, "nerve-kernels.stamp")
     try:
         stamp = ";".join(f"{name}:{os.stat(os.path.join(folder, name)).st_mtime_ns}"
                          for name in _KERNEL_FILES)
-        marker = os.path.join(cache, "nerve-kernels.stamp")
-        try:
-            with open(marker) as f:
-                if f.read() == stamp:
-                    return
-        except OSError:
-            pass
+        if _read_text(marker) == stamp:
+            return
         prefixes = tuple(name[:-2] for name in _KERNEL_FILES)  # "_kernels." ...
         for name in os.listdir(cache):
             if name.startswith(prefixes) and name.endswith((".nbi", ".nbc")):
                 os.remove(os.path.join(cache, name))
         with open(marker, "w") as f:
             f.write(stamp)
-    except OSError:  # no __pycache__ yet, read-only, or a file just removed by another process
-        pass
+    except OSError:
+        return  # no __pycache__ yet (nothing cached), read-only, or raced by another process
+
+
+def _read_text(path):
+    """The file's text, or None where it cannot be read."""
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 if numba is not None:

@@ -244,12 +244,6 @@ def blocks(n, parts):
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
-def run_in_turn(task, records):
-    """Run a task on each record, one after the other, on this thread."""
-    for record in records:
-        task.ctypes(record.ctypes.data)
-
-
 def _address_of(a):
     return a.__array_interface__["data"][0]
 

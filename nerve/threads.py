@@ -135,10 +135,16 @@ class _BlasPool:
         """``task`` on each row of ``records`` (int64, C-contiguous), one thread per row when
         there are threads for all of them, else one after the other."""
         if len(records) <= 1 or len(records) > self.parts:
-            for record in records:
-                task.ctypes(record.ctypes.data)
+            run_in_turn(task, records)
             return
         self._start(len(records), task.address, records.ctypes.data, records.strides[0])
+
+
+def run_in_turn(task, records):
+    """``task`` (as ``_BlasPool`` takes it) on each row of ``records``, one after the other, on
+    this thread."""
+    for record in records:
+        task.ctypes(record.ctypes.data)
 
 
 _blas_pool_cache: list = []
@@ -147,9 +153,9 @@ _blas_pool_cache: list = []
 def blas_pool():
     """The runner of compiled tasks on OpenBLAS's threads, or None: no Numba, another BLAS than
     NumPy's pthreads OpenBLAS, or fewer than two OpenBLAS threads."""
-    if not _blas_pool_cache:
-        from nerve import _kernels
+    from nerve import _kernels
 
+    if not _blas_pool_cache:
         pool = None
         blas = _openblas()
         layers = [info.get("threading_layer") for info in _threadpoolctl().threadpool_info()
@@ -161,15 +167,9 @@ def blas_pool():
                 pool = None
         _blas_pool_cache.append(pool)
     pool = _blas_pool_cache[0]
-    if pool is None or not _kernels_enabled() or pool._pool_size.value < 2:
+    if pool is None or not _kernels.enabled or pool._pool_size.value < 2:
         return None
     return pool
-
-
-def _kernels_enabled() -> bool:
-    from nerve import _kernels
-
-    return _kernels.enabled
 
 
 def gemm(a, b):

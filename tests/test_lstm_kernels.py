@@ -28,7 +28,7 @@ class OneAfterTheOther:
 
     def __call__(self, task, records):
         self.calls.append(len(records))
-        _lstm_kernels.run_in_turn(task, records)
+        threads.run_in_turn(task, records)
 
 
 @pytest.mark.parametrize("n, parts", [(8, 2), (13, 2), (32, 2), (5, 2), (32, 3), (9, 1), (0, 2)])

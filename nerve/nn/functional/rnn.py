@@ -169,6 +169,15 @@ class RNNLayer(Function):
         )
 
 
+def _summed_bias(xp, width, dtype, b_ih, b_hh):
+    """b_ih + b_hh (either may be None): (width,)."""
+    bias = xp.zeros(width, dtype=dtype)
+    for b in (b_ih, b_hh):
+        if b is not None:
+            bias += b._data
+    return bias
+
+
 # Fewer rows than this and the LSTM stays on the per-step products (two blocks of 4 rows need 8).
 ROW_BLOCKS_MIN_BATCH = 8
 
@@ -192,10 +201,7 @@ def _blocks_forward(ctx, x, x_tn, w_ih, w_hh, b_ih, b_hh, h0, c0, reverse, batch
     width = w_hh._data.shape[0]
     hidden = width // 4
     f32 = np.float32
-    bias = np.zeros(width, f32)
-    for b in (b_ih, b_hh):
-        if b is not None:
-            bias += b._data
+    bias = _summed_bias(np, width, f32, b_ih, b_hh)
     acts = np.empty((steps, n, width), f32)
     hs = _state_buffers(np, steps, n, hidden, f32, reverse, h0)
     cs = _state_buffers(np, steps, n, hidden, f32, reverse, c0)
@@ -294,10 +300,7 @@ class LSTMLayer(Function):
         # (4H, I) x (I, N) for every t: (T, 4H, N)
         pre = xp.matmul(w_ih._data, x_tn.transpose(0, 2, 1))
         dtype = pre.dtype
-        bias = xp.zeros(width, dtype=dtype)
-        for b in (b_ih, b_hh):
-            if b is not None:
-                bias += b._data
+        bias = _summed_bias(xp, width, dtype, b_ih, b_hh)
         acts = pre  # becomes i, f, g, o of every step, in place
         hs = _transposed_states(xp, steps, hidden, n, dtype, reverse, h0)  # (T+1, H, N)
         cs = _transposed_states(xp, steps, hidden, n, dtype, reverse, c0)
